@@ -1,0 +1,379 @@
+"""The logic the three estimators share: validation, encoding, training, inference.
+
+Subclasses differ only in the target they learn (:mod:`skattn._targets`), the public
+prediction methods, and their tags.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from abc import ABCMeta, abstractmethod
+from collections.abc import Iterator
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import Tensor
+
+from ._engine import TensorDataset, train_network
+from ._network import ACTIVATIONS, AttentionMLPNetwork
+from ._preprocessing import TabularEncoder, check_tabular_input
+from ._sklearn_private import Interval, StrOptions, check_sample_weight
+from ._targets import ClassificationTarget, RegressionTarget
+
+Target = ClassificationTarget | RegressionTarget
+
+_EARLY_STOPPING_AUTO_MIN_SAMPLES = 10_000  # as HistGradientBoosting's "auto"
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Turn the ``device`` parameter into a :class:`torch.device`, or raise."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or "
+            "'cuda:N' (or a torch.device)"
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} asks for CUDA, but torch.cuda.is_available() is False; "
+            "use device='auto' to fall back to the CPU"
+        )
+    return resolved
+
+
+def _prediction_chunk_rows(device: torch.device) -> int:
+    # On CPU a few hundred rows per forward pass is faster per row than big batches
+    # (cache-resident activations); a GPU wants large batches.
+    return 512 if device.type == "cpu" else 8192
+
+
+class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the attention-MLP estimators; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "d_token": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "ffn_factor": [Interval(Real, 0, None, closed="neither")],
+        "attention_dropout": [Interval(Real, 0, 1, closed="left")],
+        "ffn_dropout": [Interval(Real, 0, 1, closed="left")],
+        "residual_dropout": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "categorical_features": [StrOptions({"auto"}), "array-like", None],
+        "numerical_scaling": [StrOptions({"quantile", "standard"}), None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_blocks: int = 2,
+        d_token: int = 64,
+        n_heads: int = 4,
+        activation: str = "reglu",
+        ffn_factor: float = 4 / 3,
+        attention_dropout: float = 0.0,
+        ffn_dropout: float = 0.1,
+        residual_dropout: float = 0.0,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-5,
+        batch_size: int | str = "auto",
+        max_iter: int = 100,
+        early_stopping: bool | str = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        categorical_features: Any = "auto",
+        numerical_scaling: str | None = "quantile",
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+    ) -> None:
+        self.n_blocks = n_blocks
+        self.d_token = d_token
+        self.n_heads = n_heads
+        self.activation = activation
+        self.ffn_factor = ffn_factor
+        self.attention_dropout = attention_dropout
+        self.ffn_dropout = ffn_dropout
+        self.residual_dropout = residual_dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.categorical_features = categorical_features
+        self.numerical_scaling = numerical_scaling
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- hooks for subclasses -----------------------------------------------------
+    @abstractmethod
+    def _make_target(self, y: Any) -> Target:
+        """Return an unfitted target object for ``y``."""
+
+    def _embedding_width(self) -> int | None:
+        """Width of the CLS embedding before the output layer (None: ``d_token``)."""
+        return None
+
+    # -- fit ----------------------------------------------------------------------
+    def _check_architecture(self) -> None:
+        if self.d_token % self.n_heads:
+            raise ValueError(
+                f"n_heads={self.n_heads} must divide d_token={self.d_token}"
+            )
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any) -> BaseAttentionMLP:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None"
+            )
+        self._check_architecture()
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        continuing = self.warm_start and hasattr(self, "module_")
+
+        X = check_tabular_input(X, self)
+        validate_data(self, X, reset=not continuing, skip_check_array=True)
+        if not continuing:
+            self._encoder = TabularEncoder(
+                categorical_features=self.categorical_features,
+                numerical_scaling=self.numerical_scaling,
+                random_state=rng.randint(_MAX_SEED),
+            ).fit(X)
+            self._target = self._make_target(y).fit(y, self)
+        x_num, x_cat = self._encoder.transform(X)
+        y_encoded = self._target.encode(y, self)
+        if len(y_encoded) != len(x_num):
+            raise ValueError(
+                f"X and y have different numbers of samples: {len(x_num)} and "
+                f"{len(y_encoded)}"
+            )
+        weight = self._training_weights(sample_weight, y_encoded)
+
+        seed = rng.randint(_MAX_SEED)
+        train_rows, valid_rows = self._split(len(y_encoded), y_encoded, seed)
+
+        def dataset(rows: np.ndarray) -> TensorDataset:
+            return TensorDataset(
+                *(
+                    torch.from_numpy(np.ascontiguousarray(a[rows])).to(device)
+                    for a in (x_num, x_cat, y_encoded, weight)
+                )
+            )
+
+        # All randomness (init, batch order, dropout) comes from torch's generator,
+        # forked so that the caller's global state is left as it was.
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            if not continuing:
+                self.module_ = self._build_module()
+            self.module_.to(device)
+            result = train_network(
+                self.module_,
+                train_data=dataset(train_rows),
+                valid_data=dataset(valid_rows) if valid_rows is not None else None,
+                per_sample_loss=self._target.loss,
+                score=self._target.score,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                batch_size=self._batch_size(len(train_rows)),
+                max_epochs=self.max_iter,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                device=device,
+                verbose=self.verbose,
+            )
+        self.module_.eval()
+        self.device_ = device
+        self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
+        self.is_categorical_[self._encoder.categorical_columns_] = True
+        self.n_iter_ = result.n_epochs
+        self.loss_curve_ = result.train_loss
+        self.validation_scores_ = result.valid_score
+        self.best_validation_score_ = (
+            result.valid_score[result.best_epoch - 1] if result.valid_score else None
+        )
+        if not result.stopped_early:
+            warnings.warn(
+                f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
+                "before the loss converged; raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return self
+
+    def _training_weights(
+        self, sample_weight: Any, y_encoded: np.ndarray
+    ) -> np.ndarray:
+        weight = check_sample_weight(
+            sample_weight, y_encoded, dtype=np.float64, ensure_non_negative=True
+        )
+        weight = weight * self._target.sample_weight_factor(y_encoded)
+        if not weight.sum() > 0:
+            raise ValueError("sample_weight must not be all zeros")
+        # Mean one: the loss is then a weighted mean, and unit weights change nothing.
+        return (weight / weight.mean()).astype(np.float32)
+
+    def _split(
+        self, n_samples: int, y_encoded: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        early_stopping = self.early_stopping
+        if early_stopping == "auto":
+            early_stopping = n_samples > _EARLY_STOPPING_AUTO_MIN_SAMPLES
+        rows = np.arange(n_samples)
+        if not early_stopping:
+            return rows, None
+        train_rows, valid_rows = train_test_split(
+            rows,
+            test_size=self.validation_fraction,
+            random_state=seed,
+            stratify=y_encoded if self._target.stratify else None,
+        )
+        return train_rows, valid_rows
+
+    def _batch_size(self, n_train: int) -> int:
+        if self.batch_size == "auto":
+            return min(256, max(16, n_train // 10))
+        return self.batch_size
+
+    def _build_module(self) -> AttentionMLPNetwork:
+        return AttentionMLPNetwork(
+            n_numerical=len(self._encoder.numerical_columns_),
+            category_cardinalities=self._encoder.category_cardinalities_,
+            n_outputs=self._target.n_outputs,
+            d_token=self.d_token,
+            n_blocks=self.n_blocks,
+            n_heads=self.n_heads,
+            activation=self.activation,
+            ffn_factor=self.ffn_factor,
+            attention_dropout=self.attention_dropout,
+            ffn_dropout=self.ffn_dropout,
+            residual_dropout=self.residual_dropout,
+            d_embedding=self._embedding_width(),
+        )
+
+    # -- inference ----------------------------------------------------------------
+    def _input_chunks(self, X: Any) -> Iterator[tuple[Tensor, Tensor]]:
+        """Encode ``X`` and yield its rows as ``(x_num, x_cat)`` tensors in chunks,
+        on the network's device, with the network in eval mode."""
+        check_is_fitted(self)
+        X = check_tabular_input(X, self)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        x_num, x_cat = self._encoder.transform(X)
+        self.module_.eval()
+        device = next(self.module_.parameters()).device
+        chunk = _prediction_chunk_rows(device)
+        for start in range(0, len(x_num), chunk):
+            num = torch.from_numpy(x_num[start : start + chunk]).to(device)  # (B, Fn)
+            cat = torch.from_numpy(x_cat[start : start + chunk]).to(device)  # (B, Fc)
+            yield num, cat
+
+    def _run_network(self, X: Any, *, embed: bool = False) -> np.ndarray:
+        """Network outputs (n_samples, O), or embeddings (n_samples, E), as float64.
+
+        Each row's result depends on that row alone: attention mixes the tokens of
+        one row, never rows, and nothing (batch norm, say) pools over the batch.
+        """
+        outputs = []
+        with torch.inference_mode():
+            for num, cat in self._input_chunks(X):
+                out = (
+                    self.module_.embed(num, cat)[0] if embed else self.module_(num, cat)
+                )
+                outputs.append(out.float().cpu().numpy())
+        return np.concatenate(outputs).astype(np.float64)
+
+    def attention_maps(self, X: Any) -> np.ndarray:
+        """Attention weights of every block and head for the rows of ``X``.
+
+        Computed by the explicit attention path, which equals the fused one.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        maps : ndarray of shape (n_samples, n_blocks, n_heads, n_tokens, n_tokens)
+            ``maps[i, b, h, q, k]`` is how much token ``q`` attended to token ``k``
+            in block ``b``, head ``h``, for row ``i``; each ``maps[i, b, h, q]`` sums
+            to one. Tokens are named by :attr:`token_names_`: the CLS token first
+            (the row ``q=0`` is what the prediction reads), then the numerical and
+            categorical features.
+        """
+        maps = []
+        with torch.inference_mode():
+            for num, cat in self._input_chunks(X):
+                _, weights = self.module_.embed(num, cat, return_weights=True)
+                maps.append(torch.stack(weights, dim=1).float().cpu().numpy())
+        return np.concatenate(maps).astype(np.float64)  # (n, blocks, H, T, T)
+
+    @property
+    def token_names_(self) -> np.ndarray:
+        """Names of the network's tokens, in the order of :meth:`attention_maps`."""
+        check_is_fitted(self)
+        encoder = self._encoder
+        names = encoder.feature_names_
+        ordered = [names[j] for j in encoder.numerical_columns_]
+        ordered += [names[j] for j in encoder.categorical_columns_]
+        return np.asarray(["[CLS]", *ordered], dtype=object)
+
+    # -- persistence --------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        module = state.get("module_")
+        if module is not None and next(module.parameters()).device.type != "cpu":
+            # Pickles hold CPU tensors, so a GPU-trained model loads anywhere.
+            state["module_"] = copy.deepcopy(module).cpu()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        module = getattr(self, "module_", None)
+        if module is not None and self.device_.type == "cuda":
+            if torch.cuda.is_available():
+                module.to(self.device_)
+            else:
+                self.device_ = torch.device("cpu")
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags

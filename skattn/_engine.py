@@ -1,0 +1,236 @@
+"""The training loop: a private skorch net that the estimators compose.
+
+skorch is imported here and nowhere else. The public estimators hand this module a
+built network and tensors; :func:`train_network` runs skorch's loop (epochs, callbacks,
+history, early stopping with best-weight restore, progress output) and returns what
+the estimator exposes after ``fit``.
+
+Batches are cut by slicing tensors built once on the training device, instead of
+skorch's default DataLoader that indexes and collates one row at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
+from skorch.helper import predefined_split
+from torch import Tensor, nn
+
+from ._network import NO_WEIGHT_DECAY_PATTERNS
+
+Batch = tuple[dict[str, Tensor], Tensor]
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Rows of ``x_num`` (n, Fn), ``x_cat`` (n, Fc), ``y`` (n, ...) and ``weight`` (n,),
+    all already on one device."""
+
+    def __init__(self, x_num: Tensor, x_cat: Tensor, y: Tensor, weight: Tensor) -> None:
+        self.x_num, self.x_cat, self.y, self.weight = x_num, x_cat, y, weight
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index: Tensor | slice | int) -> Batch:
+        inputs = {
+            "x_num": self.x_num[index],
+            "x_cat": self.x_cat[index],
+            "sample_weight": self.weight[index],
+        }
+        return inputs, self.y[index]
+
+
+class TensorBatches:
+    """Mini-batches of a :class:`TensorDataset` taken by slicing, in a random order
+    drawn from torch's (forked, seeded) generator when ``shuffle`` is true."""
+
+    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        n_rows = len(self.dataset)
+        order = (
+            torch.randperm(n_rows).to(self.dataset.y.device) if self.shuffle else None
+        )
+        for start in range(0, n_rows, self.batch_size):
+            stop = min(start + self.batch_size, n_rows)
+            yield self.dataset[
+                order[start:stop] if order is not None else slice(start, stop)
+            ]
+
+
+class WeightedLoss(nn.Module):
+    """Mean of ``per_sample(output, target) * weight`` over the batch.
+
+    The estimator scales the weights to mean one over the training set, so this is an
+    unbiased estimate of the weighted mean loss and unit weights equal no weights.
+    """
+
+    def __init__(self, per_sample: Callable[[Tensor, Tensor], Tensor]) -> None:
+        super().__init__()
+        self.per_sample = per_sample
+
+    def forward(self, output: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+        return (self.per_sample(output, target) * weight).mean()
+
+
+class ValidationScore(Callback):
+    """Record ``valid_score`` each epoch from the validation outputs skorch computed
+    anyway (no second pass over the validation data)."""
+
+    def __init__(self, score: Callable[[np.ndarray, np.ndarray], float]) -> None:
+        self.score = score
+
+    def on_epoch_begin(self, net: NeuralNet, **kwargs: object) -> None:
+        self.outputs_: list[Tensor] = []
+        self.targets_: list[Tensor] = []
+
+    def on_batch_end(
+        self, net: NeuralNet, batch: Batch, training: bool, **kwargs: object
+    ) -> None:
+        if not training:
+            self.outputs_.append(kwargs["y_pred"].detach())
+            self.targets_.append(batch[1])
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
+        if self.outputs_:
+            outputs = torch.cat(self.outputs_).float().cpu().numpy()
+            targets = torch.cat(self.targets_).cpu().numpy()
+            net.history.record("valid_score", self.score(outputs, targets))
+
+
+class _Net(NeuralNet):
+    """skorch's loop with our batch format: inputs are a dict holding the two input
+    tensors and the sample weights, which go to the loss, not to the module."""
+
+    def infer(self, x: dict[str, Tensor], **fit_params: object) -> Tensor:
+        return self.module_(x["x_num"], x["x_cat"])
+
+    def get_loss(
+        self,
+        y_pred: Tensor,
+        y_true: Tensor,
+        X: dict[str, Tensor] | None = None,
+        training: bool = False,
+    ) -> Tensor:
+        return self.criterion_(y_pred, y_true, X["sample_weight"])
+
+    @property
+    def _default_callbacks(self) -> list[tuple[str, Callback]]:
+        # skorch's defaults, with its epoch table only when verbose.
+        callbacks: list[tuple[str, Callback]] = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+        if self.verbose:
+            callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+
+@dataclass
+class TrainingResult:
+    """What one call of :func:`train_network` reports back to the estimator."""
+
+    n_epochs: int
+    train_loss: list[float]
+    valid_loss: list[float] | None
+    valid_score: list[float] | None
+    stopped_early: bool
+    best_epoch: int
+
+
+def _noop(*args: object, **kwargs: object) -> None:
+    pass
+
+
+def train_network(
+    module: nn.Module,
+    *,
+    train_data: TensorDataset,
+    valid_data: TensorDataset | None,
+    per_sample_loss: Callable[[Tensor, Tensor], Tensor],
+    score: Callable[[np.ndarray, np.ndarray], float],
+    learning_rate: float,
+    weight_decay: float,
+    batch_size: int,
+    max_epochs: int,
+    n_iter_no_change: int,
+    tol: float,
+    device: torch.device,
+    verbose: int,
+) -> TrainingResult:
+    """Train ``module`` in place with AdamW and return its training history.
+
+    Training stops when the monitored loss (validation loss when ``valid_data`` is
+    given, else training loss) has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, or after ``max_epochs``. With validation data, the weights of the best
+    validation epoch are restored at the end.
+    """
+    monitor = "valid_loss" if valid_data is not None else "train_loss"
+    stopper = EarlyStopping(
+        monitor=monitor,
+        patience=n_iter_no_change,
+        threshold=tol,
+        threshold_mode="abs",
+        lower_is_better=True,
+        load_best=valid_data is not None,
+        sink=print if verbose else _noop,
+    )
+    callbacks: list[tuple[str, Callback]] = [("stopper", stopper)]
+    if valid_data is not None:
+        callbacks.insert(0, ("valid_score", ValidationScore(score)))
+    if verbose >= 2:
+        callbacks.append(("progress_bar", ProgressBar()))
+
+    net = _Net(
+        module,
+        criterion=WeightedLoss(per_sample_loss),
+        optimizer=torch.optim.AdamW,
+        lr=learning_rate,
+        optimizer__weight_decay=weight_decay,
+        optimizer__foreach=True,  # one kernel per group, not per tensor (CPU too)
+        optimizer__param_groups=[
+            (pattern, {"weight_decay": 0.0}) for pattern in NO_WEIGHT_DECAY_PATTERNS
+        ],
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        iterator_train=TensorBatches,
+        iterator_train__shuffle=True,
+        iterator_valid=TensorBatches,
+        train_split=predefined_split(valid_data) if valid_data is not None else None,
+        callbacks=callbacks,
+        device=device,
+        verbose=verbose,
+    )
+    net.fit(train_data, y=None)
+
+    history = net.history
+    has_valid = valid_data is not None
+    return TrainingResult(
+        n_epochs=len(history),
+        train_loss=[float(v) for v in history[:, "train_loss"]],
+        valid_loss=[float(v) for v in history[:, "valid_loss"]] if has_valid else None,
+        valid_score=[float(v) for v in history[:, "valid_score"]]
+        if has_valid
+        else None,
+        stopped_early=stopper.misses_ >= stopper.patience,
+        best_epoch=int(stopper.best_epoch_),
+    )

@@ -1,0 +1,193 @@
+"""AttentionFeatureExtractor: the network's learned embedding as a transformer."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+
+from ._base import BaseAttentionMLP
+from ._docstrings import fill_doc
+from ._sklearn_private import Interval, StrOptions, _fit_context
+from ._targets import ClassificationTarget, RegressionTarget, infer_target
+
+
+@fill_doc
+class AttentionFeatureExtractor(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAttentionMLP
+):
+    """Learned attention-MLP embedding of each row, as a scikit-learn transformer.
+
+    ``fit(X, y)`` trains the network of :class:`AttentionMLPClassifier` (or
+    :class:`AttentionMLPRegressor`) on the target ``y``; ``transform`` returns, for
+    each row, the representation the trained network's output layer reads: the CLS
+    token after the last block, normalised, projected to ``n_components`` and passed
+    through a ReLU. Feed it to any downstream estimator, e.g. a linear model.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Width of the returned embedding. None uses the CLS token itself
+        (``d_token`` columns) without a projection.
+
+    objective : {"auto", "classification", "regression"}, default="auto"
+        What the network learns from ``y``. ``"auto"`` infers it from ``y``:
+        classification for binary or multiclass labels (including integers),
+        regression for real values.
+
+    %(network_parameters)s
+
+    %(training_parameters)s
+
+    %(input_parameters)s
+
+    %(runtime_parameters)s
+
+    Attributes
+    ----------
+    objective_ : {"classification", "regression"}
+        The objective the network was trained on.
+
+    %(fitted_attributes)s
+
+    See Also
+    --------
+    AttentionMLPClassifier : The classifier whose network this transformer trains.
+    AttentionMLPRegressor : The regressor whose network this transformer trains.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from skattn import AttentionFeatureExtractor
+    >>> X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    >>> extractor = AttentionFeatureExtractor(n_components=8, d_token=16,
+    ...                                       random_state=0)
+    >>> extractor.fit_transform(X, y).shape
+    (200, 8)
+    >>> extractor.get_feature_names_out()[:2]
+    array(['attentionfeatureextractor0', 'attentionfeatureextractor1'],
+          dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAttentionMLP._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "objective": [StrOptions({"auto", "classification", "regression"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components: int | None = None,
+        objective: str = "auto",
+        n_blocks: int = 2,
+        d_token: int = 64,
+        n_heads: int = 4,
+        activation: str = "reglu",
+        ffn_factor: float = 4 / 3,
+        attention_dropout: float = 0.0,
+        ffn_dropout: float = 0.1,
+        residual_dropout: float = 0.0,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-5,
+        batch_size: int | str = "auto",
+        max_iter: int = 100,
+        early_stopping: bool | str = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        categorical_features: Any = "auto",
+        numerical_scaling: str | None = "quantile",
+        device: Any = "auto",
+        random_state: Any = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+    ) -> None:
+        super().__init__(
+            n_blocks=n_blocks,
+            d_token=d_token,
+            n_heads=n_heads,
+            activation=activation,
+            ffn_factor=ffn_factor,
+            attention_dropout=attention_dropout,
+            ffn_dropout=ffn_dropout,
+            residual_dropout=residual_dropout,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            categorical_features=categorical_features,
+            numerical_scaling=numerical_scaling,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+        )
+        self.n_components = n_components
+        self.objective = objective
+
+    def _make_target(self, y: Any) -> ClassificationTarget | RegressionTarget:
+        if self.objective == "classification":
+            return ClassificationTarget()
+        if self.objective == "regression":
+            return RegressionTarget()
+        return infer_target(y)
+
+    def _embedding_width(self) -> int | None:
+        return self.n_components
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X: Any, y: Any = None, sample_weight: Any = None
+    ) -> AttentionFeatureExtractor:
+        """Train the network on ``X`` and the target ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training data; may hold missing values and categorical columns.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The target the embedding is trained to predict. Required: fitting
+            without labels is not available yet.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss.
+
+        Returns
+        -------
+        self : AttentionFeatureExtractor
+            The fitted transformer.
+        """
+        self._fit(X, y, sample_weight)
+        self.objective_ = (
+            "classification"
+            if isinstance(self._target, ClassificationTarget)
+            else "regression"
+        )
+        self._n_features_out = self.n_components or self.d_token
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed the rows of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        X_embedded : ndarray of shape (n_samples, n_components)
+            The learned representation, float64.
+        """
+        return self._run_network(X, embed=True)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags

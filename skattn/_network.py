@@ -1,0 +1,434 @@
+"""Pure PyTorch modules of the attention + MLP network.
+
+Nothing here imports scikit-learn or skorch: these are plain ``torch.nn`` modules that
+can be used, tested and exported on their own.
+
+Dimension legend for the shape comments:
+
+- ``B``: batch (rows)
+- ``F``: feature tokens (one per input column)
+- ``T``: tokens entering attention (``F`` plus the CLS token); ``Tq``/``Tk`` for the
+  query and key/value sides of cross-attention
+- ``D``: token width (``d_token``)
+- ``H``: attention heads; ``Dh = D // H`` the width of one head
+- ``E``: embedding width returned by the head; ``O``: outputs (classes or targets)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ACTIVATIONS = ("geglu", "gelu", "reglu", "relu", "sigmoid", "tanh")
+_GLU_ACTIVATIONS = {"reglu": F.relu, "geglu": F.gelu}
+_PLAIN_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+class GatedLinearUnit(nn.Module):
+    """Split the last dimension in two halves ``a, b`` and return ``a * act(b)``.
+
+    ``act=relu`` gives ReGLU and ``act=gelu`` GeGLU (Shazeer, 2020, "GLU Variants
+    Improve Transformer").
+    """
+
+    def __init__(self, *, gate: str) -> None:
+        super().__init__()
+        self.gate = gate
+        self._gate_fn = _GLU_ACTIVATIONS[gate]
+
+    def forward(self, x: Tensor) -> Tensor:
+        a, b = x.chunk(2, dim=-1)  # 2 x (..., Dhidden)
+        return a * self._gate_fn(b)
+
+
+def make_activation(name: str) -> tuple[nn.Module, bool]:
+    """Return ``(module, is_gated)`` for an activation name in :data:`ACTIVATIONS`."""
+    if name in _GLU_ACTIVATIONS:
+        return GatedLinearUnit(gate=name), True
+    if name in _PLAIN_ACTIVATIONS:
+        return _PLAIN_ACTIVATIONS[name](), False
+    raise ValueError(f"activation={name!r} is not one of {ACTIVATIONS}")
+
+
+class FeedForward(nn.Module):
+    """The MLP after each attention layer: Linear, activation, dropout, Linear."""
+
+    def __init__(
+        self, *, d_token: int, d_hidden: int, activation: str, dropout: float
+    ) -> None:
+        super().__init__()
+        self.activation, gated = make_activation(activation)
+        # A gated activation halves its input, so the first layer is twice as wide.
+        self.linear_in = nn.Linear(d_token, d_hidden * (2 if gated else 1))
+        self.dropout = nn.Dropout(dropout)
+        self.linear_out = nn.Linear(d_hidden, d_token)
+
+    def forward(self, x: Tensor) -> Tensor:
+        hidden = self.activation(self.linear_in(x))  # (B, T, Dhidden)
+        return self.linear_out(self.dropout(hidden))  # (B, T, D)
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head scaled dot-product attention, for self- and cross-attention.
+
+    Queries come from ``x``; keys and values from ``context`` (cross-attention) or
+    from ``x`` itself when ``context`` is None (self-attention):
+    ``softmax(Q K^T / sqrt(Dh)) V`` with ``Q = x W_q``, ``K = c W_k``, ``V = c W_v``.
+
+    Two paths compute the same function: the fused
+    :func:`torch.nn.functional.scaled_dot_product_attention` (default, fast) and an
+    explicit one that also returns the attention weights (``return_weights=True``).
+
+    Parameters
+    ----------
+    d_token : int
+        Width of the query tokens and of the output.
+    n_heads : int
+        Number of heads; must divide ``d_token``.
+    dropout : float
+        Dropout on the attention weights during training.
+    d_context : int, optional
+        Width of the key/value tokens when it differs from ``d_token``.
+    """
+
+    def __init__(
+        self,
+        *,
+        d_token: int,
+        n_heads: int,
+        dropout: float = 0.0,
+        d_context: int | None = None,
+    ) -> None:
+        super().__init__()
+        if n_heads < 1 or d_token % n_heads:
+            raise ValueError(f"{n_heads=} must be positive and divide {d_token=}")
+        d_context = d_token if d_context is None else d_context
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.query = nn.Linear(d_token, d_token)
+        self.key = nn.Linear(d_context, d_token)
+        self.value = nn.Linear(d_context, d_token)
+        self.out = nn.Linear(d_token, d_token)
+
+    def _split_heads(self, x: Tensor) -> Tensor:
+        batch, n_tokens, width = x.shape
+        x = x.view(batch, n_tokens, self.n_heads, width // self.n_heads)
+        return x.transpose(1, 2)  # (B, H, T, Dh)
+
+    def forward(
+        self,
+        x: Tensor,
+        context: Tensor | None = None,
+        *,
+        key_padding_mask: Tensor | None = None,
+        return_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Attend from ``x`` to ``context`` (or to ``x``).
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, Tq, D)
+        context : Tensor of shape (B, Tk, Dc), optional
+        key_padding_mask : bool Tensor of shape (B, Tk), optional
+            True where a key/value token is padding and must receive no attention.
+        return_weights : bool
+            Use the explicit path and return the weights.
+
+        Returns
+        -------
+        out : Tensor of shape (B, Tq, D)
+        weights : Tensor of shape (B, H, Tq, Tk), or None
+        """
+        context = x if context is None else context
+        batch, n_queries, width = x.shape
+        q = self._split_heads(self.query(x))  # (B, H, Tq, Dh)
+        k = self._split_heads(self.key(context))  # (B, H, Tk, Dh)
+        v = self._split_heads(self.value(context))  # (B, H, Tk, Dh)
+        # SDPA's boolean mask means "may attend"; ours marks padding.
+        allowed = None
+        if key_padding_mask is not None:
+            allowed = ~key_padding_mask[:, None, None, :]  # (B, 1, 1, Tk)
+        dropout = self.dropout if self.training else 0.0
+
+        weights = None
+        if return_weights:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
+            if allowed is not None:
+                scores = scores.masked_fill(~allowed, float("-inf"))
+            weights = scores.softmax(dim=-1)  # (B, H, Tq, Tk)
+            if allowed is not None:
+                # A query whose keys are all padding gets NaN from the softmax; zero
+                # weights instead, as the fused kernel does.
+                weights = weights.masked_fill(~allowed, 0.0)
+            attended = F.dropout(weights, dropout, training=self.training) @ v
+        else:
+            attended = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=allowed, dropout_p=dropout
+            )  # (B, H, Tq, Dh)
+        attended = attended.transpose(1, 2).reshape(batch, n_queries, width)
+        return self.out(attended), weights  # (B, Tq, D)
+
+
+class AttentionBlock(nn.Module):
+    """Pre-norm transformer block: attention then MLP, each with a residual.
+
+    ``x = x + drop(attention(norm(x), norm_c(context)))``;
+    ``x = x + drop(mlp(norm(x)))``. With ``cross_attention=True`` the block attends
+    from ``x`` to a separate ``context`` token set (queries from ``x``, keys and values
+    from ``context``); otherwise it is self-attention over ``x``.
+    """
+
+    def __init__(
+        self,
+        *,
+        d_token: int,
+        n_heads: int,
+        d_hidden: int,
+        activation: str,
+        attention_dropout: float,
+        ffn_dropout: float,
+        residual_dropout: float,
+        cross_attention: bool = False,
+        d_context: int | None = None,
+    ) -> None:
+        super().__init__()
+        if d_context is not None and not cross_attention:
+            raise ValueError(
+                f"{d_context=} is for cross-attention blocks; this block has "
+                "cross_attention=False"
+            )
+        self.cross_attention = cross_attention
+        self.attention_norm = nn.LayerNorm(d_token)
+        self.context_norm = (
+            nn.LayerNorm(d_token if d_context is None else d_context)
+            if cross_attention
+            else None
+        )
+        self.attention = MultiHeadAttention(
+            d_token=d_token,
+            n_heads=n_heads,
+            dropout=attention_dropout,
+            d_context=d_context,
+        )
+        self.ffn_norm = nn.LayerNorm(d_token)
+        self.ffn = FeedForward(
+            d_token=d_token,
+            d_hidden=d_hidden,
+            activation=activation,
+            dropout=ffn_dropout,
+        )
+        self.residual_dropout = nn.Dropout(residual_dropout)
+
+    def forward(
+        self,
+        x: Tensor,
+        context: Tensor | None = None,
+        *,
+        key_padding_mask: Tensor | None = None,
+        return_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Return the updated tokens ``(B, Tq, D)`` and the weights or None."""
+        if self.cross_attention != (context is not None):
+            raise ValueError(
+                "a cross-attention block needs a context and a self-attention "
+                f"block takes none ({self.cross_attention=})"
+            )
+        normed = self.attention_norm(x)
+        if context is not None:
+            context = self.context_norm(context)
+        attended, weights = self.attention(
+            normed,
+            context,
+            key_padding_mask=key_padding_mask,
+            return_weights=return_weights,
+        )
+        x = x + self.residual_dropout(attended)  # (B, Tq, D)
+        x = x + self.residual_dropout(self.ffn(self.ffn_norm(x)))  # (B, Tq, D)
+        return x, weights
+
+
+class FeatureTokenizer(nn.Module):
+    """Turn one row of numerical and categorical values into one token per feature.
+
+    Numerical feature ``j`` with value ``x_j`` becomes ``x_j * w_j + b_j``; a missing
+    value (NaN) becomes a learned per-feature token instead. Categorical feature ``j``
+    with code ``c`` becomes ``embedding_j[c] + b_j``. Codes follow the layout of
+    :class:`skattn._preprocessing.TabularEncoder`: 0 is "missing", 1 is "unknown"
+    (a category not seen during fit), 2 and up the categories. The "unknown" rows start
+    at zero, so an unseen category is the neutral token ``b_j`` until training sees one.
+
+    Parameters
+    ----------
+    n_numerical : int
+        Number of numerical features.
+    category_cardinalities : sequence of int
+        Number of codes (categories + 2) of each categorical feature.
+    d_token : int
+        Token width.
+
+    Notes
+    -----
+    Inputs are float32 and int64; codes are not range-checked here (the encoder
+    guarantees ``0 <= code < cardinality``), since that would cost a pass per batch.
+    """
+
+    def __init__(
+        self, *, n_numerical: int, category_cardinalities: Sequence[int], d_token: int
+    ) -> None:
+        super().__init__()
+        self.n_numerical = n_numerical
+        self.n_categorical = len(category_cardinalities)
+        bound = 1 / math.sqrt(d_token)  # NOTE: the FT-Transformer's initialisation.
+
+        def uniform(*shape: int) -> nn.Parameter:
+            return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
+
+        self.numerical_weight = uniform(n_numerical, d_token)
+        self.numerical_bias = uniform(n_numerical, d_token)
+        self.numerical_missing = uniform(n_numerical, d_token)
+        if any(c < 2 for c in category_cardinalities):
+            raise ValueError(
+                "each categorical feature needs at least 2 codes (missing, unknown); "
+                f"got {list(category_cardinalities)}"
+            )
+        cardinalities = torch.tensor(list(category_cardinalities), dtype=torch.long)
+        offsets = torch.cumsum(cardinalities, 0) - cardinalities
+        self.register_buffer("category_offsets", offsets, persistent=False)
+        self.category_embedding = nn.Embedding(int(cardinalities.sum()), d_token)
+        self.category_bias = uniform(self.n_categorical, d_token)
+        with torch.no_grad():
+            self.category_embedding.weight.uniform_(-bound, bound)
+            self.category_embedding.weight[offsets + 1] = 0.0  # the "unknown" rows
+
+    @property
+    def n_tokens(self) -> int:
+        return self.n_numerical + self.n_categorical
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        """Tokens of shape (B, F) from ``x_num`` (B, Fn) floats with NaN for
+        missing and ``x_cat`` (B, Fc) integer codes, in that order."""
+        missing = torch.isnan(x_num)  # (B, Fn)
+        values = torch.where(missing, torch.zeros_like(x_num), x_num)
+        numerical = values[..., None] * self.numerical_weight + self.numerical_bias
+        numerical = torch.where(
+            missing[..., None], self.numerical_missing, numerical
+        )  # (B, Fn, D)
+        categorical = (
+            self.category_embedding(x_cat + self.category_offsets) + self.category_bias
+        )  # (B, Fc, D)
+        return torch.cat([numerical, categorical], dim=1)  # (B, F, D)
+
+
+class AttentionMLPNetwork(nn.Module):
+    """Feature tokens + CLS token, a stack of attention blocks, and a head on CLS.
+
+    ``forward`` returns the outputs (logits or standardised regression targets);
+    ``embed`` the representation the output layer reads, used by
+    :class:`skattn.AttentionFeatureExtractor`.
+
+    Parameters
+    ----------
+    n_numerical, category_cardinalities :
+        See :class:`FeatureTokenizer`.
+    n_outputs : int
+        Width of the output layer.
+    d_token, n_blocks, n_heads, activation, attention_dropout, ffn_dropout, \
+residual_dropout :
+        See the estimators' documentation.
+    ffn_factor : float
+        Hidden width of the MLPs as a multiple of ``d_token``.
+    d_embedding : int, optional
+        If given, a Linear layer maps the CLS token to this width before the output
+        layer; otherwise the embedding has width ``d_token``.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_numerical: int,
+        category_cardinalities: Sequence[int],
+        n_outputs: int,
+        d_token: int,
+        n_blocks: int,
+        n_heads: int,
+        activation: str,
+        ffn_factor: float,
+        attention_dropout: float,
+        ffn_dropout: float,
+        residual_dropout: float,
+        d_embedding: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.tokenizer = FeatureTokenizer(
+            n_numerical=n_numerical,
+            category_cardinalities=category_cardinalities,
+            d_token=d_token,
+        )
+        bound = 1 / math.sqrt(d_token)
+        self.cls_token = nn.Parameter(torch.empty(d_token).uniform_(-bound, bound))
+        d_hidden = max(1, round(d_token * ffn_factor))
+        self.blocks = nn.ModuleList(
+            AttentionBlock(
+                d_token=d_token,
+                n_heads=n_heads,
+                d_hidden=d_hidden,
+                activation=activation,
+                attention_dropout=attention_dropout,
+                ffn_dropout=ffn_dropout,
+                residual_dropout=residual_dropout,
+            )
+            for _ in range(n_blocks)
+        )
+        self.head_norm = nn.LayerNorm(d_token)
+        self.head_projection = (
+            nn.Linear(d_token, d_embedding) if d_embedding is not None else None
+        )
+        self.head_activation = nn.ReLU()
+        self.output = nn.Linear(
+            d_token if d_embedding is None else d_embedding, n_outputs
+        )
+
+    def tokens(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        """The CLS token followed by the feature tokens: (B, T, D), T = F + 1."""
+        features = self.tokenizer(x_num, x_cat)  # (B, F, D)
+        cls = self.cls_token.expand(features.shape[0], 1, -1)  # (B, 1, D)
+        return torch.cat([cls, features], dim=1)  # (B, T, D)
+
+    def embed(
+        self, x_num: Tensor, x_cat: Tensor, *, return_weights: bool = False
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Return the CLS embedding (B, E) and, on request, each block's attention
+        weights (B, H, T, T) with token 0 the CLS token."""
+        x = self.tokens(x_num, x_cat)  # (B, T, D)
+        weights = []
+        for block in self.blocks:
+            x, block_weights = block(x, return_weights=return_weights)
+            if block_weights is not None:
+                weights.append(block_weights)
+        cls = self.head_norm(x[:, 0])  # (B, D)
+        if self.head_projection is not None:
+            cls = self.head_projection(cls)  # (B, E)
+        return self.head_activation(cls), weights
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        embedding, _ = self.embed(x_num, x_cat)  # (B, E)
+        return self.output(embedding)  # (B, O)
+
+
+NO_WEIGHT_DECAY_PATTERNS = (
+    "tokenizer.*",
+    "cls_token",
+    "*norm.*",
+    "*.bias",
+)
+"""Parameter-name patterns (fnmatch) trained without weight decay: embeddings,
+normalisation layers and biases, as in the FT-Transformer and TabM recipes."""

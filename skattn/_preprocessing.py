@@ -1,0 +1,262 @@
+"""Turn user tables (numpy arrays, pandas DataFrames) into the network's two inputs.
+
+The network reads a float32 matrix of numerical features, with NaN where a value is
+missing, and an int64 matrix of categorical codes (0 missing, 1 unknown, 2+ the
+categories seen in fit). :class:`TabularEncoder` learns that mapping on the training
+data: which columns are categorical, their categories, and the scaling of the numerical
+columns. Shape and finiteness checks that scikit-learn's estimator checks expect live
+here too, so that every error names the column at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer, StandardScaler
+from sklearn.utils.validation import check_array
+
+MISSING_CODE = 0
+UNKNOWN_CODE = 1
+_FIRST_CATEGORY_CODE = 2
+
+
+def check_tabular_input(X: Any, estimator: object) -> Any:
+    """Return ``X`` as a DataFrame (untouched) or a 2-D ndarray, or raise.
+
+    Non-finite values are allowed here; :meth:`TabularEncoder.transform` rejects
+    infinities once it knows which columns are numerical.
+    """
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of "
+                "1 is required."
+            )
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+                "1 is required."
+            )
+        return X
+    return check_array(
+        X, dtype=None, ensure_all_finite=False, estimator=estimator, input_name="X"
+    )
+
+
+def _column_names(X: Any) -> list[str]:
+    if isinstance(X, pd.DataFrame):
+        return [str(name) for name in X.columns]
+    return [f"x{j}" for j in range(X.shape[1])]
+
+
+def _column(X: Any, j: int) -> np.ndarray | pd.Series:
+    return X.iloc[:, j] if isinstance(X, pd.DataFrame) else X[:, j]
+
+
+def _is_plain_object(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind == "O"
+
+
+def _is_numeric(values: np.ndarray | pd.Series) -> bool:
+    """Numbers, booleans, or an object column of them (not dates or durations)."""
+    dtype = values.dtype
+    if _is_plain_object(dtype):
+        return True  # converted value by value; a non-number fails that conversion
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _holds_strings(values: np.ndarray | pd.Series) -> bool:
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+        if _is_plain_object(dtype):  # strings only if a value is one
+            return any(isinstance(v, str) for v in np.asarray(values))
+        return True
+    return False
+
+
+class TabularEncoder:
+    """Learn how to encode a table into ``(x_num, x_cat)`` network inputs.
+
+    Parameters
+    ----------
+    categorical_features : "auto", None or array-like
+        "auto": DataFrame columns of ``category`` and string dtypes, and object
+        columns (of DataFrames or of object ndarrays) holding strings, are
+        categorical. None: no column is. Otherwise column names (DataFrame only),
+        integer positions or a boolean mask of length ``n_features``.
+    numerical_scaling : {"quantile", "standard"} or None
+        Scaling fitted on the numerical columns (missing values are ignored).
+    random_state : int
+        Seed for the quantile transformer's subsampling.
+    """
+
+    def __init__(
+        self,
+        *,
+        categorical_features: Any,
+        numerical_scaling: str | None,
+        random_state: int,
+    ) -> None:
+        self.categorical_features = categorical_features
+        self.numerical_scaling = numerical_scaling
+        self.random_state = random_state
+
+    # -- which columns are categorical -------------------------------------------
+    def _categorical_mask(self, X: Any) -> np.ndarray:
+        n_features = X.shape[1]
+        names = _column_names(X)
+        spec = self.categorical_features
+        if spec is None:
+            return np.zeros(n_features, dtype=bool)
+        if isinstance(spec, str) and spec == "auto":
+            return np.array([_holds_strings(_column(X, j)) for j in range(n_features)])
+        spec = np.asarray(spec)
+        if spec.dtype.kind == "b":
+            if spec.shape != (n_features,):
+                raise ValueError(
+                    "categorical_features as a boolean mask must have one entry per "
+                    f"feature: expected shape ({n_features},), got {spec.shape}"
+                )
+            return spec.copy()
+        mask = np.zeros(n_features, dtype=bool)
+        if spec.dtype.kind in "iu":
+            bad = [int(j) for j in spec.ravel() if not -n_features <= j < n_features]
+            if bad:
+                raise ValueError(
+                    f"categorical_features has positions {bad} out of range for "
+                    f"X with {n_features} features"
+                )
+            mask[spec.ravel()] = True
+            return mask
+        if spec.dtype.kind in "OU":
+            if not isinstance(X, pd.DataFrame):
+                raise ValueError(
+                    "categorical_features names columns, which needs X to be a pandas "
+                    "DataFrame; pass integer positions or a boolean mask for arrays"
+                )
+            for name in spec.ravel():
+                if str(name) not in names:
+                    raise ValueError(
+                        f"categorical_features names a column that is not in X: "
+                        f"{str(name)!r}; X has columns {names}"
+                    )
+                mask[names.index(str(name))] = True
+            return mask
+        raise ValueError(
+            "categorical_features must be 'auto', None, column names, integer "
+            f"positions or a boolean mask; got {self.categorical_features!r}"
+        )
+
+    # -- conversion ----------------------------------------------------------------
+    def _numerical_values(self, X: Any) -> np.ndarray:
+        """The numerical columns as float64 (n_samples, n_numerical), NaN missing."""
+        columns = []
+        for j in self.numerical_columns_:
+            values = _column(X, j)
+            if not _is_numeric(values):
+                raise TypeError(
+                    f"{self.feature_names_[j]!r} has dtype {values.dtype} but is not "
+                    "categorical; non-categorical columns must hold numbers or "
+                    "booleans (see the categorical_features parameter)"
+                )
+            try:
+                if isinstance(values, pd.Series):
+                    as_float = values.to_numpy(dtype=np.float64, na_value=np.nan)
+                else:
+                    as_float = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(
+                    f"{self.feature_names_[j]!r} must hold numbers or be named in "
+                    f"categorical_features: {exc}"
+                ) from exc
+            columns.append(as_float)
+        if not columns:
+            return np.empty((X.shape[0], 0), dtype=np.float64)
+        values = np.stack(columns, axis=1)
+        infinite = np.isinf(values).any(axis=0)
+        if infinite.any():
+            bad = [self.feature_names_[j] for j in self.numerical_columns_[infinite]]
+            raise ValueError(
+                f"Input X contains infinity in {bad}; numerical features may hold "
+                "NaN for missing values but must otherwise be finite."
+            )
+        return values
+
+    def _categorical_values(self, X: Any) -> np.ndarray:
+        """The categorical columns as an object array of str, np.nan for missing."""
+        out = np.empty((X.shape[0], len(self.categorical_columns_)), dtype=object)
+        for k, j in enumerate(self.categorical_columns_):
+            values = np.asarray(_column(X, j), dtype=object)
+            missing = pd.isna(values)
+            out[:, k] = [
+                np.nan if m else str(v) for v, m in zip(values, missing, strict=True)
+            ]
+        return out
+
+    def fit(self, X: Any) -> TabularEncoder:
+        """Learn column kinds, categories and numerical scaling from ``X``."""
+        self.feature_names_ = _column_names(X)
+        mask = self._categorical_mask(X)
+        self.numerical_columns_ = np.flatnonzero(~mask)
+        self.categorical_columns_ = np.flatnonzero(mask)
+
+        numerical = self._numerical_values(X)
+        self.scaler_ = self._make_scaler(numerical.shape[0])
+        if self.scaler_ is not None and numerical.shape[1]:
+            self.scaler_.fit(numerical)
+
+        self.ordinal_encoder_ = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=UNKNOWN_CODE - _FIRST_CATEGORY_CODE,
+            encoded_missing_value=MISSING_CODE - _FIRST_CATEGORY_CODE,
+            dtype=np.int64,
+        )
+        self.category_cardinalities_: list[int] = []
+        if len(self.categorical_columns_):
+            self.ordinal_encoder_.fit(self._categorical_values(X))
+            for categories in self.ordinal_encoder_.categories_:
+                n_seen = len(categories) - int(pd.isna(categories).any())
+                self.category_cardinalities_.append(n_seen + _FIRST_CATEGORY_CODE)
+        return self
+
+    def _make_scaler(
+        self, n_samples: int
+    ) -> QuantileTransformer | StandardScaler | None:
+        if self.numerical_scaling == "quantile":
+            # NOTE: the quantile count of rtdl's FT-Transformer recipe, capped by n.
+            n_quantiles = min(max(min(n_samples // 30, 1000), 10), n_samples)
+            return QuantileTransformer(
+                n_quantiles=n_quantiles,
+                output_distribution="normal",
+                subsample=None,
+                random_state=self.random_state,
+            )
+        if self.numerical_scaling == "standard":
+            return StandardScaler()
+        return None
+
+    def transform(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``x_num`` float32 (n, n_numerical) and ``x_cat`` int64 (n, n_cat)."""
+        numerical = self._numerical_values(X)
+        if self.scaler_ is not None and numerical.shape[1]:
+            numerical = self.scaler_.transform(numerical)
+        with np.errstate(over="ignore"):
+            x_num = numerical.astype(np.float32)
+        if np.isinf(x_num).any():
+            raise ValueError(
+                "Input X contains values too large for float32 in numerical features; "
+                "rescale them or use numerical_scaling='quantile'."
+            )
+        if len(self.categorical_columns_):
+            codes = self.ordinal_encoder_.transform(self._categorical_values(X))
+            x_cat = codes + _FIRST_CATEGORY_CODE
+        else:
+            x_cat = np.empty((X.shape[0], 0), dtype=np.int64)
+        return x_num, x_cat.astype(np.int64, copy=False)
+
+    @property
+    def categorical_feature_names(self) -> Sequence[str]:
+        return [self.feature_names_[j] for j in self.categorical_columns_]

@@ -1,0 +1,148 @@
+"""What differs between learning classes and learning numbers.
+
+A target object encodes ``y`` for the network, supplies the per-sample loss, the
+validation score, and decodes the network's outputs back to the user's terms. The
+estimators hold one (``_target``) and never branch on their own type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch.nn.functional as F
+from sklearn.metrics import r2_score
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from torch import Tensor
+
+from ._sklearn_private import check_y
+
+
+class ClassificationTarget:
+    """Labels of any type mapped to class indices; cross-entropy on logits.
+
+    Parameters
+    ----------
+    class_weight : dict, "balanced" or None
+        As in scikit-learn's classifiers; multiplied into the sample weights.
+    """
+
+    stratify = True
+
+    def __init__(self, class_weight: dict | str | None = None) -> None:
+        self.class_weight = class_weight
+
+    def fit(self, y: Any, estimator: object) -> ClassificationTarget:
+        y = self._check(y, estimator)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "A classifier needs samples of at least 2 classes in y; got 1 class: "
+                f"{self.classes_.tolist()[0]!r}"
+            )
+        return self
+
+    @staticmethod
+    def _check(y: Any, estimator: object) -> np.ndarray:
+        y = check_y(y, multi_output=False, estimator=estimator)
+        check_classification_targets(y)
+        return y
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes_)
+
+    def encode(self, y: Any, estimator: object) -> np.ndarray:
+        """Class indices (n_samples,) int64; labels unseen in fit are an error."""
+        y = self._check(y, estimator)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels not seen in the first fit: {unseen.tolist()}; "
+                f"known classes are {self.classes_.tolist()}"
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def sample_weight_factor(self, y_encoded: np.ndarray) -> np.ndarray:
+        if self.class_weight is None:
+            return np.ones(len(y_encoded))
+        class_weight = self.class_weight
+        if isinstance(class_weight, dict):  # keyed by label; re-key by index
+            unknown = set(class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels that are not classes: {sorted(unknown)}; "
+                    f"classes are {self.classes_.tolist()}"
+                )
+            class_weight = {
+                int(np.searchsorted(self.classes_, label)): weight
+                for label, weight in class_weight.items()
+            }
+        return compute_sample_weight(class_weight, y_encoded)
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(output, target, reduction="none")  # (B,)
+
+    def score(self, output: np.ndarray, target: np.ndarray) -> float:
+        """Accuracy of the logits ``output`` (n, n_classes)."""
+        return float(np.mean(output.argmax(axis=1) == target))
+
+
+class RegressionTarget:
+    """Real targets standardised per output; mean squared error on that scale."""
+
+    stratify = False
+
+    def fit(self, y: Any, estimator: object) -> RegressionTarget:
+        y = self._check(y, estimator)
+        self.is_1d_ = y.ndim == 1
+        y2d = y.reshape(len(y), -1)
+        self.mean_ = y2d.mean(axis=0)
+        scale = y2d.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)  # constant targets stay finite
+        return self
+
+    @staticmethod
+    def _check(y: Any, estimator: object) -> np.ndarray:
+        y = check_y(y, multi_output=True, y_numeric=True, estimator=estimator)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()  # (n, 1) is one target; predictions come back 1-D
+        return y.astype(np.float64, copy=False)
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.mean_)
+
+    def encode(self, y: Any, estimator: object) -> np.ndarray:
+        y = self._check(y, estimator)
+        y2d = y.reshape(len(y), -1)
+        if y2d.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"y has {y2d.shape[1]} targets but the first fit had {self.n_outputs}"
+            )
+        return ((y2d - self.mean_) / self.scale_).astype(np.float32)
+
+    def decode(self, output: np.ndarray) -> np.ndarray:
+        y = output * self.scale_ + self.mean_  # (n, O)
+        return y.ravel() if self.is_1d_ else y
+
+    def sample_weight_factor(self, y_encoded: np.ndarray) -> np.ndarray:
+        return np.ones(len(y_encoded))
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(output, target, reduction="none").mean(dim=1)  # (B,)
+
+    def score(self, output: np.ndarray, target: np.ndarray) -> float:
+        """R² of the standardised predictions (equal to R² in the original units)."""
+        return float(r2_score(target, output))
+
+
+def infer_target(y: Any) -> ClassificationTarget | RegressionTarget:
+    """Pick the target kind for ``objective="auto"`` from the values of ``y``."""
+    from sklearn.utils.multiclass import type_of_target
+
+    kind = type_of_target(y, input_name="y")
+    if kind in ("binary", "multiclass"):
+        return ClassificationTarget()
+    return RegressionTarget()

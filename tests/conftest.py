@@ -1,0 +1,48 @@
+"""Shared fixtures: small datasets and the suite's path to ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+SHARED_BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def mixed_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    """A DataFrame with numeric, bool, category and string columns and missing
+    values, and a label that depends on both kinds of column."""
+    rng = np.random.default_rng(0)
+    n = 240
+    size = rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    X = pd.DataFrame(
+        {
+            "size": size,
+            "count": pd.array(rng.integers(0, 5, size=n), dtype="Int64"),
+            "flag": rng.random(n) < 0.5,
+            "colour": pd.Series(colour, dtype="category"),
+            "city": pd.Series(
+                rng.choice(["oslo", "rome", "lima"], size=n), dtype="str"
+            ),
+        }
+    )
+    y = np.where((size > 0) ^ (colour == "red"), "yes", "no")
+    X.loc[::17, "size"] = np.nan
+    X.loc[::13, "count"] = pd.NA
+    X.loc[::11, "colour"] = np.nan
+    X.loc[::19, "city"] = None
+    return X, y
