@@ -45,12 +45,20 @@ def resolve_device(device: str | torch.device) -> torch.device:
             f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or "
             "'cuda:N' (or a torch.device)"
         ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r}: only 'cpu' and 'cuda' devices are supported"
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} asks for CUDA, but torch.cuda.is_available() is False; "
             "use device='auto' to fall back to the CPU"
         )
     return resolved
+
+
+def _cuda_index(device: torch.device) -> int:
+    return torch.cuda.current_device() if device.index is None else device.index
 
 
 def _prediction_chunk_rows(device: torch.device) -> int:
@@ -144,6 +152,10 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
     def _make_target(self, y: Any) -> Target:
         """Return an unfitted target object for ``y``."""
 
+    def _class_weight(self) -> dict | str | None:
+        """Class weights to multiply into the sample weights (classifiers only)."""
+        return None
+
     def _embedding_width(self) -> int | None:
         """Width of the CLS embedding before the output layer (None: ``d_token``)."""
         return None
@@ -195,11 +207,15 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             )
 
-        # All randomness (init, batch order, dropout) comes from torch's generator,
-        # forked so that the caller's global state is left as it was.
-        cuda = [device.index or 0] if device.type == "cuda" else []
+        # All randomness (init, batch order, dropout) comes from torch's generators of
+        # the CPU and the training device, forked so that the caller's are left as
+        # they were. (torch.manual_seed would reseed every GPU's generator.)
+        cuda = [_cuda_index(device)] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(seed)
+            torch.default_generator.manual_seed(seed)
+            for index in cuda:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(seed)
             if not continuing:
                 self.module_ = self._build_module()
             self.module_.to(device)
@@ -243,9 +259,14 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         weight = check_sample_weight(
             sample_weight, y_encoded, dtype=np.float64, ensure_non_negative=True
         )
-        weight = weight * self._target.sample_weight_factor(y_encoded)
-        if not weight.sum() > 0:
-            raise ValueError("sample_weight must not be all zeros")
+        weight = weight * self._target.sample_weight_factor(
+            y_encoded, self._class_weight()
+        )
+        if (weight < 0).any() or not weight.sum() > 0:
+            raise ValueError(
+                "sample weights times class weights must be non-negative with a "
+                f"positive sum; got class_weight={self._class_weight()!r}"
+            )
         # Mean one: the loss is then a weighted mean, and unit weights change nothing.
         return (weight / weight.mean()).astype(np.float32)
 
@@ -269,7 +290,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
     def _batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
             return min(256, max(16, n_train // 10))
-        return self.batch_size
+        return int(self.batch_size)
 
     def _build_module(self) -> AttentionMLPNetwork:
         return AttentionMLPNetwork(
@@ -356,7 +377,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
 
     # -- persistence --------------------------------------------------------------
     def __getstate__(self) -> dict:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # BaseEstimator returns self.__dict__
         module = state.get("module_")
         if module is not None and next(module.parameters()).device.type != "cpu":
             # Pickles hold CPU tensors, so a GPU-trained model loads anywhere.
@@ -367,9 +388,10 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         super().__setstate__(state)
         module = getattr(self, "module_", None)
         if module is not None and self.device_.type == "cuda":
-            if torch.cuda.is_available():
+            index = _cuda_index(self.device_) if torch.cuda.is_available() else -1
+            if 0 <= index < torch.cuda.device_count():
                 module.to(self.device_)
-            else:
+            else:  # trained on a GPU this machine lacks: predict on the CPU
                 self.device_ = torch.device("cpu")
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]

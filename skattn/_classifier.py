@@ -139,8 +139,13 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         )
         self.class_weight = class_weight
 
+    _target: ClassificationTarget
+
     def _make_target(self, y: Any) -> ClassificationTarget:
-        return ClassificationTarget(class_weight=self.class_weight)
+        return ClassificationTarget()
+
+    def _class_weight(self) -> dict | str | None:
+        return self.class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> AttentionMLPClassifier:

@@ -30,8 +30,8 @@ default="reglu"
         Hidden width of each block's MLP, as a multiple of ``d_token``.
 
     attention_dropout : float, default=0.0
-        Dropout on the attention weights. Zero keeps the fused attention kernel,
-        which on CPU is 2-4x faster than the explicit path dropout needs.
+        Dropout on the attention weights. On CPU, PyTorch's fused attention kernel
+        falls back to a 2-4x slower path when this is above zero.
 
     ffn_dropout : float, default=0.1
         Dropout between the two layers of each MLP.
@@ -94,8 +94,9 @@ device : "auto", str or torch.device, default="auto"
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, batch order, dropout and validation split.
-        An int gives the same model at every fit on the same CPU; the global numpy
-        and torch random states are left untouched.
+        An int gives the same model at every fit on the same CPU. torch's global
+        random state is left untouched; numpy's is too, unless ``random_state`` is
+        None, which draws the seeds from it (as scikit-learn estimators do).
 
     verbose : int, default=0
         0 is silent; 1 prints one line per epoch; 2 adds a progress bar.

@@ -19,7 +19,6 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
-    EarlyStopping,
     EpochTimer,
     PassthroughScoring,
     PrintLog,
@@ -106,7 +105,9 @@ class ValidationScore(Callback):
         self, net: NeuralNet, batch: Batch, training: bool, **kwargs: object
     ) -> None:
         if not training:
-            self.outputs_.append(kwargs["y_pred"].detach())
+            y_pred = kwargs["y_pred"]
+            assert isinstance(y_pred, Tensor)
+            self.outputs_.append(y_pred.detach())
             self.targets_.append(batch[1])
 
     def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
@@ -114,6 +115,52 @@ class ValidationScore(Callback):
             outputs = torch.cat(self.outputs_).float().cpu().numpy()
             targets = torch.cat(self.targets_).cpu().numpy()
             net.history.record("valid_score", self.score(outputs, targets))
+
+
+class StopWhenStalled(Callback):
+    """Stop once ``monitor`` has not fallen by ``tol`` for ``patience`` epochs.
+
+    The rule of scikit-learn's ``MLPClassifier``: an epoch counts as a miss unless it
+    beats the best value so far by ``tol``, while the best value (and, with
+    ``restore_best``, a copy of the weights) follows every new minimum, however small
+    the step. At the end of training the best weights are put back. skorch's own
+    ``EarlyStopping`` instead keeps the last epoch that improved by ``tol``.
+    """
+
+    def __init__(
+        self, *, monitor: str, patience: int, tol: float, restore_best: bool
+    ) -> None:
+        self.monitor = monitor
+        self.patience = patience
+        self.tol = tol
+        self.restore_best = restore_best
+
+    def initialize(self) -> StopWhenStalled:
+        self.best_ = np.inf
+        self.best_epoch_ = 0
+        self.misses_ = 0
+        self.stalled_ = False
+        self.best_state_: dict[str, Tensor] | None = None
+        return self
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
+        current = float(net.history[-1, self.monitor])
+        self.misses_ = self.misses_ + 1 if current > self.best_ - self.tol else 0
+        if current < self.best_:
+            self.best_ = current
+            self.best_epoch_ = len(net.history)
+            if self.restore_best:
+                state = net.module_.state_dict()
+                self.best_state_ = {k: v.detach().clone() for k, v in state.items()}
+        if self.misses_ >= self.patience:
+            self.stalled_ = True
+            if net.verbose:
+                print(f"Stopping: {self.monitor} stalled for {self.patience} epochs.")
+            raise KeyboardInterrupt  # skorch's signal to end fit cleanly
+
+    def on_train_end(self, net: NeuralNet, **kwargs: object) -> None:
+        if self.best_state_ is not None and self.best_epoch_ != len(net.history):
+            net.module_.load_state_dict(self.best_state_)
 
 
 class _Net(NeuralNet):
@@ -130,6 +177,7 @@ class _Net(NeuralNet):
         X: dict[str, Tensor] | None = None,
         training: bool = False,
     ) -> Tensor:
+        assert X is not None, "skorch passes the batch inputs"
         return self.criterion_(y_pred, y_true, X["sample_weight"])
 
     @property
@@ -157,10 +205,6 @@ class TrainingResult:
     best_epoch: int
 
 
-def _noop(*args: object, **kwargs: object) -> None:
-    pass
-
-
 def train_network(
     module: nn.Module,
     *,
@@ -184,15 +228,11 @@ def train_network(
     epochs, or after ``max_epochs``. With validation data, the weights of the best
     validation epoch are restored at the end.
     """
-    monitor = "valid_loss" if valid_data is not None else "train_loss"
-    stopper = EarlyStopping(
-        monitor=monitor,
+    stopper = StopWhenStalled(
+        monitor="valid_loss" if valid_data is not None else "train_loss",
         patience=n_iter_no_change,
-        threshold=tol,
-        threshold_mode="abs",
-        lower_is_better=True,
-        load_best=valid_data is not None,
-        sink=print if verbose else _noop,
+        tol=tol,
+        restore_best=valid_data is not None,
     )
     callbacks: list[tuple[str, Callback]] = [("stopper", stopper)]
     if valid_data is not None:
@@ -231,6 +271,6 @@ def train_network(
         valid_score=[float(v) for v in history[:, "valid_score"]]
         if has_valid
         else None,
-        stopped_early=stopper.misses_ >= stopper.patience,
-        best_epoch=int(stopper.best_epoch_),
+        stopped_early=stopper.stalled_,
+        best_epoch=stopper.best_epoch_,
     )

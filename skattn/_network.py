@@ -17,14 +17,17 @@ Dimension legend for the shape comments:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 ACTIVATIONS = ("geglu", "gelu", "reglu", "relu", "sigmoid", "tanh")
-_GLU_ACTIVATIONS = {"reglu": F.relu, "geglu": F.gelu}
+_GLU_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "reglu": F.relu,
+    "geglu": F.gelu,
+}
 _PLAIN_ACTIVATIONS = {
     "relu": nn.ReLU,
     "gelu": nn.GELU,
@@ -243,7 +246,7 @@ class AttentionBlock(nn.Module):
                 f"block takes none ({self.cross_attention=})"
             )
         normed = self.attention_norm(x)
-        if context is not None:
+        if self.context_norm is not None:
             context = self.context_norm(context)
         attended, weights = self.attention(
             normed,
@@ -263,8 +266,10 @@ class FeatureTokenizer(nn.Module):
     value (NaN) becomes a learned per-feature token instead. Categorical feature ``j``
     with code ``c`` becomes ``embedding_j[c] + b_j``. Codes follow the layout of
     :class:`skattn._preprocessing.TabularEncoder`: 0 is "missing", 1 is "unknown"
-    (a category not seen during fit), 2 and up the categories. The "unknown" rows start
-    at zero, so an unseen category is the neutral token ``b_j`` until training sees one.
+    (a category not seen during fit), 2 and up the categories. The tokens for a missing
+    numerical value and the "missing" and "unknown" embedding rows start at zero: until
+    training sees such a value, it is a neutral token (``0`` or the column bias
+    ``b_j``) rather than an arbitrary random one.
 
     Parameters
     ----------
@@ -281,6 +286,8 @@ class FeatureTokenizer(nn.Module):
     guarantees ``0 <= code < cardinality``), since that would cost a pass per batch.
     """
 
+    category_offsets: Tensor  # (Fc,) start of each column's rows in the shared table
+
     def __init__(
         self, *, n_numerical: int, category_cardinalities: Sequence[int], d_token: int
     ) -> None:
@@ -294,7 +301,7 @@ class FeatureTokenizer(nn.Module):
 
         self.numerical_weight = uniform(n_numerical, d_token)
         self.numerical_bias = uniform(n_numerical, d_token)
-        self.numerical_missing = uniform(n_numerical, d_token)
+        self.numerical_missing = nn.Parameter(torch.zeros(n_numerical, d_token))
         if any(c < 2 for c in category_cardinalities):
             raise ValueError(
                 "each categorical feature needs at least 2 codes (missing, unknown); "
@@ -307,6 +314,7 @@ class FeatureTokenizer(nn.Module):
         self.category_bias = uniform(self.n_categorical, d_token)
         with torch.no_grad():
             self.category_embedding.weight.uniform_(-bound, bound)
+            self.category_embedding.weight[offsets] = 0.0  # the "missing" rows
             self.category_embedding.weight[offsets + 1] = 0.0  # the "unknown" rows
 
     @property

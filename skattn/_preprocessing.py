@@ -11,6 +11,7 @@ here too, so that every error names the column at fault.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,20 @@ def check_tabular_input(X: Any, estimator: object) -> Any:
                 "1 is required."
             )
         return X
-    return check_array(
+    array = check_array(
         X, dtype=None, ensure_all_finite=False, estimator=estimator, input_name="X"
     )
+    if array.dtype.kind in "US" and not isinstance(X, np.ndarray):
+        # A list mixing numbers and strings would become all strings; as objects,
+        # each column keeps its numbers and only the text columns are categorical.
+        array = check_array(
+            np.asarray(X, dtype=object),
+            dtype=None,
+            ensure_all_finite=False,
+            estimator=estimator,
+            input_name="X",
+        )
+    return array
 
 
 def _column_names(X: Any) -> list[str]:
@@ -61,11 +73,30 @@ def _is_plain_object(dtype: Any) -> bool:
 
 
 def _is_numeric(values: np.ndarray | pd.Series) -> bool:
-    """Numbers, booleans, or an object column of them (not dates or durations)."""
+    """Real numbers, booleans, or an object column of them (not dates, durations or
+    complex numbers)."""
     dtype = values.dtype
     if _is_plain_object(dtype):
         return True  # converted value by value; a non-number fails that conversion
+    if pd.api.types.is_complex_dtype(dtype):
+        return False
     return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _category_key(value: Any) -> str:
+    """One spelling per category value, whatever the column's dtype: 1, 1.0,
+    np.int8(1) and np.float32(1) are all "1", so a column that turns from int to
+    float (a NaN appears, say) between fit and predict keeps its categories."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Real):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return str(value)
 
 
 def _holds_strings(values: np.ndarray | pd.Series) -> bool:
@@ -114,6 +145,8 @@ class TabularEncoder:
         if isinstance(spec, str) and spec == "auto":
             return np.array([_holds_strings(_column(X, j)) for j in range(n_features)])
         spec = np.asarray(spec)
+        if spec.size == 0:
+            return np.zeros(n_features, dtype=bool)
         if spec.dtype.kind == "b":
             if spec.shape != (n_features,):
                 raise ValueError(
@@ -155,7 +188,7 @@ class TabularEncoder:
         """The numerical columns as float64 (n_samples, n_numerical), NaN missing."""
         columns = []
         for j in self.numerical_columns_:
-            values = _column(X, j)
+            values = _column(X, int(j))
             if not _is_numeric(values):
                 raise TypeError(
                     f"{self.feature_names_[j]!r} has dtype {values.dtype} but is not "
@@ -165,6 +198,9 @@ class TabularEncoder:
             try:
                 if isinstance(values, pd.Series):
                     as_float = values.to_numpy(dtype=np.float64, na_value=np.nan)
+                elif _is_plain_object(values.dtype):  # None / pd.NA are missing too
+                    missing = pd.isna(values)
+                    as_float = np.where(missing, np.nan, values).astype(np.float64)
                 else:
                     as_float = np.asarray(values, dtype=np.float64)
             except (TypeError, ValueError) as exc:
@@ -189,10 +225,11 @@ class TabularEncoder:
         """The categorical columns as an object array of str, np.nan for missing."""
         out = np.empty((X.shape[0], len(self.categorical_columns_)), dtype=object)
         for k, j in enumerate(self.categorical_columns_):
-            values = np.asarray(_column(X, j), dtype=object)
+            values = np.asarray(_column(X, int(j)), dtype=object)
             missing = pd.isna(values)
             out[:, k] = [
-                np.nan if m else str(v) for v, m in zip(values, missing, strict=True)
+                np.nan if m else _category_key(v)
+                for v, m in zip(values, missing, strict=True)
             ]
         return out
 
@@ -204,9 +241,13 @@ class TabularEncoder:
         self.categorical_columns_ = np.flatnonzero(mask)
 
         numerical = self._numerical_values(X)
+        # A column with no value at all in fit teaches the network nothing but its
+        # "missing" token; it stays missing at predict (and stays out of the scaler,
+        # whose statistics of an empty column would be NaN).
+        self.never_observed_ = np.isnan(numerical).all(axis=0)
         self.scaler_ = self._make_scaler(numerical.shape[0])
         if self.scaler_ is not None and numerical.shape[1]:
-            self.scaler_.fit(numerical)
+            self.scaler_.fit(np.where(self.never_observed_, 0.0, numerical))
 
         self.ordinal_encoder_ = OrdinalEncoder(
             handle_unknown="use_encoded_value",
@@ -242,7 +283,10 @@ class TabularEncoder:
         """Return ``x_num`` float32 (n, n_numerical) and ``x_cat`` int64 (n, n_cat)."""
         numerical = self._numerical_values(X)
         if self.scaler_ is not None and numerical.shape[1]:
-            numerical = self.scaler_.transform(numerical)
+            numerical = self.scaler_.transform(
+                np.where(self.never_observed_, 0.0, numerical)
+            )
+        numerical[:, self.never_observed_] = np.nan
         with np.errstate(over="ignore"):
             x_num = numerical.astype(np.float32)
         if np.isinf(x_num).any():

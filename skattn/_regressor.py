@@ -48,12 +48,14 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
     >>> from sklearn.datasets import make_regression
     >>> from skattn import AttentionMLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
-    >>> reg = AttentionMLPRegressor(d_token=16, random_state=0).fit(X, y)
+    >>> reg = AttentionMLPRegressor(d_token=16, max_iter=200, random_state=0).fit(X, y)
     >>> reg.predict(X[:3]).shape
     (3,)
     >>> bool(reg.score(X, y) > 0.9)
     True
     """
+
+    _target: RegressionTarget
 
     def _make_target(self, y: Any) -> RegressionTarget:
         return RegressionTarget()

@@ -20,18 +20,9 @@ from ._sklearn_private import check_y
 
 
 class ClassificationTarget:
-    """Labels of any type mapped to class indices; cross-entropy on logits.
-
-    Parameters
-    ----------
-    class_weight : dict, "balanced" or None
-        As in scikit-learn's classifiers; multiplied into the sample weights.
-    """
+    """Labels of any type mapped to class indices; cross-entropy on logits."""
 
     stratify = True
-
-    def __init__(self, class_weight: dict | str | None = None) -> None:
-        self.class_weight = class_weight
 
     def fit(self, y: Any, estimator: object) -> ClassificationTarget:
         y = self._check(y, estimator)
@@ -64,15 +55,19 @@ class ClassificationTarget:
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def sample_weight_factor(self, y_encoded: np.ndarray) -> np.ndarray:
-        if self.class_weight is None:
+    def sample_weight_factor(
+        self, y_encoded: np.ndarray, class_weight: dict | str | None
+    ) -> np.ndarray:
+        """Per-sample multipliers from ``class_weight`` (a dict keyed by label,
+        "balanced" or None), as scikit-learn's classifiers apply it."""
+        if class_weight is None:
             return np.ones(len(y_encoded))
-        class_weight = self.class_weight
         if isinstance(class_weight, dict):  # keyed by label; re-key by index
             unknown = set(class_weight) - set(self.classes_.tolist())
             if unknown:
+                unknown_labels = sorted(unknown, key=str)
                 raise ValueError(
-                    f"class_weight has labels that are not classes: {sorted(unknown)}; "
+                    f"class_weight has labels that are not classes: {unknown_labels}; "
                     f"classes are {self.classes_.tolist()}"
                 )
             class_weight = {
@@ -99,7 +94,11 @@ class RegressionTarget:
         self.is_1d_ = y.ndim == 1
         y2d = y.reshape(len(y), -1)
         self.mean_ = y2d.mean(axis=0)
-        scale = y2d.std(axis=0)
+        # The standard deviation, computed on values divided by their largest
+        # magnitude so that squaring huge targets (1e200) cannot overflow.
+        spread = np.abs(y2d - self.mean_).max(axis=0)
+        spread = np.where(spread > 0, spread, 1.0)
+        scale = spread * ((y2d - self.mean_) / spread).std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)  # constant targets stay finite
         return self
 
@@ -127,7 +126,9 @@ class RegressionTarget:
         y = output * self.scale_ + self.mean_  # (n, O)
         return y.ravel() if self.is_1d_ else y
 
-    def sample_weight_factor(self, y_encoded: np.ndarray) -> np.ndarray:
+    def sample_weight_factor(
+        self, y_encoded: np.ndarray, class_weight: dict | str | None
+    ) -> np.ndarray:
         return np.ones(len(y_encoded))
 
     def loss(self, output: Tensor, target: Tensor) -> Tensor:

@@ -225,6 +225,69 @@ def test_early_stopping_holds_out_data_and_keeps_the_best_epoch():
     assert clf.best_validation_score_ == clf.validation_scores_[clf.n_iter_ - 4 - 1]
 
 
+def test_early_stopping_restores_the_weights_of_the_lowest_validation_loss(
+    monkeypatch,
+):
+    import skattn._base
+    from skattn._targets import ClassificationTarget
+
+    seen = {}
+    train_network = skattn._base.train_network
+
+    def spy(module, **kwargs):
+        seen["result"] = train_network(module, **kwargs)
+        seen["valid"] = kwargs["valid_data"]
+        return seen["result"]
+
+    monkeypatch.setattr(skattn._base, "train_network", spy)
+    X, y = xor_data(400)
+    y[::3] = 1 - y[::3]  # label noise, so that validation loss turns up
+    clf = AttentionMLPClassifier(
+        early_stopping=True, n_iter_no_change=4, max_iter=200, **FAST
+    ).fit(X, y)
+    valid_loss = seen["result"].valid_loss
+    assert valid_loss[-1] > min(valid_loss)  # the last epoch is not the best one
+    valid = seen["valid"]
+    with torch.no_grad():
+        logits = clf.module_(valid.x_num, valid.x_cat)
+    loss = (ClassificationTarget().loss(logits, valid.y) * valid.weight).mean()
+    assert loss.item() == pytest.approx(min(valid_loss), rel=1e-5)
+
+
+def test_stopping_rule_is_mlps_best_follows_every_minimum():
+    from types import SimpleNamespace
+
+    from skattn._engine import StopWhenStalled
+
+    stopper = StopWhenStalled(
+        monitor="loss", patience=2, tol=0.1, restore_best=False
+    ).initialize()
+    history = []
+    net = SimpleNamespace(history=None, verbose=0)
+    stopped_at = None
+    for epoch, loss in enumerate([1.0, 0.95, 0.92, 0.91], start=1):
+        history.append({"loss": loss})
+        net.history = _History(history)
+        try:
+            stopper.on_epoch_end(net)
+        except KeyboardInterrupt:
+            stopped_at = epoch
+            break
+    # 0.95 and 0.92 miss the 0.1 bar (2 misses): stop at epoch 3, best is 0.92.
+    assert stopped_at == 3
+    assert stopper.best_ == 0.92
+    assert stopper.best_epoch_ == 3
+
+
+class _History(list):
+    """The two ways StopWhenStalled reads skorch's history."""
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            return super().__getitem__(key[0])[key[1]]
+        return super().__getitem__(key)
+
+
 def test_early_stopping_auto_turns_on_above_ten_thousand_rows():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(10_001, 2))
@@ -250,6 +313,17 @@ def test_warm_start_continues_from_the_fitted_network():
     cold = AttentionMLPClassifier(**params).fit(X, y)
     cold.fit(X, y)
     assert cold.module_ is not module
+
+
+def test_warm_start_applies_a_changed_class_weight():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = np.where(X[:, 0] + 0.8 * rng.normal(size=300) > 0, "b", "a")  # overlapping
+    params = dict(max_iter=10, tol=1.0, warm_start=True, **FAST)
+    clf = AttentionMLPClassifier(**params).fit(X, y)
+    before = np.mean(clf.predict(X) == "b")
+    clf.set_params(class_weight={"b": 10.0}).fit(X, y)
+    assert np.mean(clf.predict(X) == "b") > before + 0.1
 
 
 def test_verbose_prints_one_line_per_epoch_and_is_silent_by_default(capsys):

@@ -232,6 +232,7 @@ def test_predict_checks_the_number_and_names_of_features(fitted_on_frame):
         ({"early_stopping": "yes"}, "The 'early_stopping' parameter"),
         ({"learning_rate": 0.0}, "The 'learning_rate' parameter"),
         ({"device": "gpu"}, "device='gpu' is not a device"),
+        ({"device": "meta"}, "only 'cpu' and 'cuda' devices are supported"),
         (
             {"categorical_features": ["nope"]},
             "categorical_features names a column that is not in X: 'nope'",
@@ -273,3 +274,69 @@ def test_negative_or_all_zero_sample_weights_are_errors():
         AttentionMLPRegressor(**FAST).fit(X_OK, Y_OK, sample_weight=-np.ones(20))
     with pytest.raises(ValueError, match="at least one non-zero"):
         AttentionFeatureExtractor(**FAST).fit(X_OK, Y_OK, sample_weight=np.zeros(20))
+
+
+# -- category values keep their identity across dtypes -----------------------------
+def test_numeric_categories_survive_a_dtype_change_between_fit_and_predict():
+    rng = np.random.default_rng(0)
+    code = np.tile([0.0, 1.0, 2.0, 3.0], 50)
+    code[::7] = np.nan  # float64 because of the gaps
+    X = pd.DataFrame({"code": code, "v": rng.normal(size=200)})
+    y = np.isin(code, [1, 3]).astype(int)
+    clf = AttentionMLPClassifier(**{**FAST, "max_iter": 60, "tol": 1e-4})
+    clf.set_params(categorical_features=["code"]).fit(X, y)
+    as_float = pd.DataFrame({"code": [0.0, 1.0, 2.0, 3.0], "v": 0.0})
+    as_int = pd.DataFrame({"code": [0, 1, 2, 3], "v": 0.0})
+    as_category = as_float.astype({"code": "category"})
+    expected = clf.predict_proba(as_float)
+    np.testing.assert_array_equal(clf.predict(as_float), [0, 1, 0, 1])
+    np.testing.assert_array_equal(clf.predict_proba(as_int), expected)
+    np.testing.assert_array_equal(clf.predict_proba(as_category), expected)
+
+
+def test_empty_categorical_features_means_none():
+    X = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    clf = AttentionMLPClassifier(categorical_features=[], **FAST).fit(X, Y_OK)
+    np.testing.assert_array_equal(clf.is_categorical_, [False, False])
+
+
+def test_list_mixing_numbers_and_strings_keeps_numbers_numerical():
+    X = [[1.5, "a"], [2.25, "b"], [3.0, "a"], [0.5, "c"]] * 5
+    clf = AttentionMLPClassifier(**FAST).fit(X, Y_OK)
+    np.testing.assert_array_equal(clf.is_categorical_, [False, True])
+
+
+def test_missing_markers_in_object_arrays_are_missing_numbers():
+    X = np.array(
+        [[1.0, "a", None], [2.0, "b", pd.NA], [3.0, "a", 4.5]] * 10, dtype=object
+    )
+    clf = AttentionMLPClassifier(**FAST).fit(X, np.tile([0, 1, 1], 10))
+    np.testing.assert_array_equal(clf.is_categorical_, [False, True, False])
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_column_that_is_always_missing_is_accepted_without_warnings():
+    # pytest turns warnings into errors here: "All-NaN slice" must not leak out.
+    X = pd.DataFrame({"a": np.arange(20.0), "empty": np.nan, "none": [None] * 20})
+    clf = AttentionMLPClassifier(**FAST).fit(X, Y_OK)
+    seen = X.assign(empty=5.0)
+    np.testing.assert_array_equal(clf.predict_proba(seen), clf.predict_proba(X))
+
+
+def test_complex_columns_are_rejected():
+    X = pd.DataFrame({"z": np.arange(20) * 1j})
+    with pytest.raises(
+        TypeError, match="'z' has dtype complex128 but is not categorical"
+    ):
+        AttentionMLPClassifier(**FAST).fit(X, Y_OK)
+
+
+def test_negative_class_weight_is_an_error():
+    with pytest.raises(ValueError, match="must be non-negative with a positive sum"):
+        AttentionMLPClassifier(class_weight={0: -1.0}, **FAST).fit(X_OK, Y_OK)
+
+
+def test_huge_regression_targets_stay_finite():
+    y = X_OK[:, 0] * 1e200
+    reg = AttentionMLPRegressor(**FAST).fit(X_OK, y)
+    assert np.isfinite(reg.predict(X_OK)).all()

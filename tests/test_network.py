@@ -431,10 +431,12 @@ def test_nan_numerical_value_becomes_the_learned_missing_token_exactly():
     assert torch.equal(tokens[0, 0], tokenizer.numerical_missing[0])
     assert torch.equal(tokens[1, 1], tokenizer.numerical_missing[1])
     assert torch.equal(tokens[1, 2], tokenizer.numerical_missing[2])
-    # NaN is not the same as zero: a zero value gives the bias, not the missing token.
+    # NaN is not the same as zero: a zero value gives the bias, not the missing token,
+    # which starts at zero (neutral) and is learned from rows with gaps.
     zero = tokenizer(torch.zeros(1, 3), torch.zeros(1, 0, dtype=torch.long))
     assert torch.equal(zero[0, 0], tokenizer.numerical_bias[0])
     assert not torch.equal(zero[0, 0], tokens[0, 0])
+    assert torch.equal(tokenizer.numerical_missing, torch.zeros(3, 8))
 
 
 def test_nan_input_does_not_poison_the_gradient():
@@ -453,21 +455,21 @@ def test_nan_input_does_not_poison_the_gradient():
     )
 
 
-def test_unknown_category_code_starts_as_the_column_bias():
+def test_missing_and_unknown_category_codes_start_as_the_column_bias():
     torch.manual_seed(0)
     tokenizer = FeatureTokenizer(
         n_numerical=0, category_cardinalities=[3, 4, 5], d_token=8
     )
-    unknown = torch.ones(2, 3, dtype=torch.long)  # code 1 in every column
+    codes = torch.tensor([[1, 1, 1], [0, 0, 0]])  # unknown, then missing, everywhere
 
-    tokens = tokenizer(torch.zeros(2, 0), unknown)
+    tokens = tokenizer(torch.zeros(2, 0), codes)
 
     for column in range(3):
         assert torch.equal(tokens[0, column], tokenizer.category_bias[column])
-    # The "missing" (0) and category (2+) codes are learned, non-zero rows.
+        assert torch.equal(tokens[1, column], tokenizer.category_bias[column])
+    # The category codes (2+) start as random, non-zero rows.
     weight = tokenizer.category_embedding.weight
     for offset in (0, 3, 7):
-        assert weight[offset].abs().sum() > 0
         assert weight[offset + 2].abs().sum() > 0
 
 

@@ -217,3 +217,11 @@ def test_gpu_model_pickles_to_cpu_tensors_and_matches(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["cpu", "cpu"]
+
+
+def test_pickling_does_not_touch_the_live_estimator(fitted_frame_model):
+    clf, X = fitted_frame_model
+    module = clf.module_
+    state = clf.__getstate__()
+    state["module_"] = None
+    assert clf.module_ is module
