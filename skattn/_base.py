@@ -24,7 +24,8 @@ from torch import Tensor
 
 from ._engine import TensorDataset, train_network
 from ._network import ACTIVATIONS, AttentionMLPNetwork
-from ._preprocessing import TabularEncoder, check_tabular_input
+from ._inputs import input_kind, make_input
+from ._preprocessing import check_tabular_input
 from ._sklearn_private import Interval, StrOptions, check_sample_weight
 from ._targets import ClassificationTarget, RegressionTarget
 
@@ -92,6 +93,9 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         "tol": [Interval(Real, 0, None, closed="left")],
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "numerical_scaling": [StrOptions({"quantile", "standard"}), None],
+        "input_type": [StrOptions({"auto", "tabular", "sequence"})],
+        "patch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "n_cross_blocks": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -119,6 +123,9 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         tol: float = 1e-4,
         categorical_features: Any = "auto",
         numerical_scaling: str | None = "quantile",
+        input_type: str = "auto",
+        patch_size: int | str = "auto",
+        n_cross_blocks: int = 1,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -142,6 +149,9 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.tol = tol
         self.categorical_features = categorical_features
         self.numerical_scaling = numerical_scaling
+        self.input_type = input_type
+        self.patch_size = patch_size
+        self.n_cross_blocks = n_cross_blocks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -178,20 +188,18 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         rng = check_random_state(self.random_state)
         continuing = self.warm_start and hasattr(self, "module_")
 
-        X = check_tabular_input(X, self)
-        validate_data(self, X, reset=not continuing, skip_check_array=True)
+        X = self._check_input(X, reset=not continuing)
         if not continuing:
-            self._encoder = TabularEncoder(
-                categorical_features=self.categorical_features,
-                numerical_scaling=self.numerical_scaling,
-                random_state=rng.randint(_MAX_SEED),
-            ).fit(X)
+            self._input = make_input(X, self, rng.randint(_MAX_SEED)).fit(X)
+            self.input_kind_ = self._input.kind
+            self.n_features_in_ = self._input.n_features
             self._target = self._make_target(y).fit(y, self)
-        x_num, x_cat = self._encoder.transform(X)
+        arrays = self._input.transform(X)
+        n_samples = len(arrays[next(iter(arrays))])
         y_encoded = self._target.encode(y, self)
-        if len(y_encoded) != len(x_num):
+        if len(y_encoded) != n_samples:
             raise ValueError(
-                f"X and y have different numbers of samples: {len(x_num)} and "
+                f"X and y have different numbers of samples: {n_samples} and "
                 f"{len(y_encoded)}"
             )
         weight = self._training_weights(sample_weight, y_encoded)
@@ -200,12 +208,11 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         train_rows, valid_rows = self._split(len(y_encoded), y_encoded, seed)
 
         def dataset(rows: np.ndarray) -> TensorDataset:
-            return TensorDataset(
-                *(
-                    torch.from_numpy(np.ascontiguousarray(a[rows])).to(device)
-                    for a in (x_num, x_cat, y_encoded, weight)
-                )
-            )
+            def tensor(array: np.ndarray) -> Tensor:
+                return torch.from_numpy(np.ascontiguousarray(array[rows])).to(device)
+
+            inputs = {key: tensor(array) for key, array in arrays.items()}
+            return TensorDataset(inputs, tensor(y_encoded), tensor(weight))
 
         # All randomness (init, batch order, dropout) comes from torch's generators of
         # the CPU and the training device, forked so that the caller's are left as
@@ -236,8 +243,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             )
         self.module_.eval()
         self.device_ = device
-        self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
-        self.is_categorical_[self._encoder.categorical_columns_] = True
+        self.is_categorical_ = self._input.categorical_mask()
         self.n_iter_ = result.n_epochs
         self.loss_curve_ = result.train_loss
         self.validation_scores_ = result.valid_score
@@ -292,10 +298,29 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             return min(256, max(16, n_train // 10))
         return int(self.batch_size)
 
+    def _check_input(self, X: Any, *, reset: bool) -> Any:
+        """Check ``X`` for fit (``reset``) or for a fitted model, whose input kind
+        it must match; tables also go through scikit-learn's feature checks."""
+        kind = input_kind(X, self.input_type)
+        if not reset and kind != self.input_kind_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.input_kind_} input, but "
+                f"X is {kind} input ({type(X).__name__} with "
+                f"{getattr(X, 'ndim', 'no')} dimensions)"
+            )
+        if kind == "tabular":
+            X = check_tabular_input(X, self)
+            validate_data(self, X, reset=reset, skip_check_array=True)
+        elif reset:
+            self.__dict__.pop("feature_names_in_", None)  # from an earlier tabular fit
+        return X
+
     def _build_module(self) -> AttentionMLPNetwork:
+        main, context = self._input.network_inputs(self.d_token)
         return AttentionMLPNetwork(
-            n_numerical=len(self._encoder.numerical_columns_),
-            category_cardinalities=self._encoder.category_cardinalities_,
+            main=main,
+            context=context,
+            n_cross_blocks=self.n_cross_blocks,
             n_outputs=self._target.n_outputs,
             d_token=self.d_token,
             n_blocks=self.n_blocks,
@@ -309,20 +334,20 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         )
 
     # -- inference ----------------------------------------------------------------
-    def _input_chunks(self, X: Any) -> Iterator[tuple[Tensor, Tensor]]:
-        """Encode ``X`` and yield its rows as ``(x_num, x_cat)`` tensors in chunks,
-        on the network's device, with the network in eval mode."""
+    def _input_chunks(self, X: Any) -> Iterator[dict[str, Tensor]]:
+        """Encode ``X`` and yield its rows as dicts of input tensors in chunks, on
+        the network's device, with the network in eval mode."""
         check_is_fitted(self)
-        X = check_tabular_input(X, self)
-        validate_data(self, X, reset=False, skip_check_array=True)
-        x_num, x_cat = self._encoder.transform(X)
+        arrays = self._input.transform(self._check_input(X, reset=False))
         self.module_.eval()
         device = next(self.module_.parameters()).device
         chunk = _prediction_chunk_rows(device)
-        for start in range(0, len(x_num), chunk):
-            num = torch.from_numpy(x_num[start : start + chunk]).to(device)  # (B, Fn)
-            cat = torch.from_numpy(x_cat[start : start + chunk]).to(device)  # (B, Fc)
-            yield num, cat
+        n_samples = len(arrays[next(iter(arrays))])
+        for start in range(0, n_samples, chunk):
+            yield {
+                key: torch.from_numpy(array[start : start + chunk]).to(device)
+                for key, array in arrays.items()
+            }
 
     def _run_network(self, X: Any, *, embed: bool = False) -> np.ndarray:
         """Network outputs (n_samples, O), or embeddings (n_samples, E), as float64.
@@ -332,48 +357,57 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         """
         outputs = []
         with torch.inference_mode():
-            for num, cat in self._input_chunks(X):
-                out = (
-                    self.module_.embed(num, cat)[0] if embed else self.module_(num, cat)
-                )
+            for batch in self._input_chunks(X):
+                out = self.module_.embed(batch)[0] if embed else self.module_(batch)
                 outputs.append(out.float().cpu().numpy())
         return np.concatenate(outputs).astype(np.float64)
 
-    def attention_maps(self, X: Any) -> np.ndarray:
-        """Attention weights of every block and head for the rows of ``X``.
+    def attention_maps(self, X: Any) -> np.ndarray | dict[str, np.ndarray]:
+        """Attention weights of every block and head for the samples of ``X``.
 
         Computed by the explicit attention path, which equals the fused one.
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Input rows.
+        X : {array-like, DataFrame, sequences, TwoInputs}
+            Input samples, of the kind the model was fitted on.
 
         Returns
         -------
-        maps : ndarray of shape (n_samples, n_blocks, n_heads, n_tokens, n_tokens)
+        maps : ndarray of shape (n_samples, n_blocks, n_heads, n_tokens, n_tokens), \
+or dict of such arrays
             ``maps[i, b, h, q, k]`` is how much token ``q`` attended to token ``k``
-            in block ``b``, head ``h``, for row ``i``; each ``maps[i, b, h, q]`` sums
-            to one. Tokens are named by :attr:`token_names_`: the CLS token first
-            (the row ``q=0`` is what the prediction reads), then the numerical and
-            categorical features.
+            in block ``b``, head ``h``, for sample ``i``; each ``maps[i, b, h, q]``
+            sums to one. Tokens are named by :attr:`token_names_`: the CLS token first
+            (the row ``q=0`` is what the prediction reads), then the features
+            (numerical, then categorical) or the patches of steps. Padding tokens
+            after a short sequence get zero weight; their own rows are meaningless.
+            With :class:`TwoInputs`, a dict: ``"main"`` and ``"context"`` hold each
+            input's self-attention, ``"cross"`` of shape (n_samples,
+            n_cross_blocks, n_heads, n_tokens, n_context_tokens) the main tokens'
+            attention to the context tokens.
         """
-        maps = []
+        chunks: dict[str, list[np.ndarray]] = {}
         with torch.inference_mode():
-            for num, cat in self._input_chunks(X):
-                _, weights = self.module_.embed(num, cat, return_weights=True)
-                maps.append(torch.stack(weights, dim=1).float().cpu().numpy())
-        return np.concatenate(maps).astype(np.float64)  # (n, blocks, H, T, T)
+            for batch in self._input_chunks(X):
+                _, weights = self.module_.embed(batch, return_weights=True)
+                for name, per_block in weights.items():
+                    if per_block:
+                        stacked = torch.stack(per_block, dim=1)  # (B, blocks, H, T, T')
+                        chunks.setdefault(name, []).append(stacked.float().cpu().numpy())
+        maps = {name: np.concatenate(c).astype(np.float64) for name, c in chunks.items()}
+        return maps if self.input_kind_ == "two" else maps["main"]
 
     @property
-    def token_names_(self) -> np.ndarray:
-        """Names of the network's tokens, in the order of :meth:`attention_maps`."""
+    def token_names_(self) -> np.ndarray | dict[str, np.ndarray]:
+        """Names of the network's tokens, in the order of :meth:`attention_maps`: a
+        dict with "main" and "context" entries for :class:`TwoInputs`."""
         check_is_fitted(self)
-        encoder = self._encoder
-        names = encoder.feature_names_
-        ordered = [names[j] for j in encoder.numerical_columns_]
-        ordered += [names[j] for j in encoder.categorical_columns_]
-        return np.asarray(["[CLS]", *ordered], dtype=object)
+        main, context = self._input.token_names()
+        main_names = np.asarray(["[CLS]", *main], dtype=object)
+        if context is None:
+            return main_names
+        return {"main": main_names, "context": np.asarray(context, dtype=object)}
 
     # -- persistence --------------------------------------------------------------
     def __getstate__(self) -> dict:

@@ -86,7 +86,24 @@ categorical_features : "auto", None or array-like, default="auto"
     numerical_scaling : {"quantile", "standard"} or None, default="quantile"
         Scaling of the numerical columns before the network: a quantile transform to
         a normal distribution (robust to outliers and skew), standardisation, or
-        none.""",
+        none.
+
+    input_type : {"auto", "tabular", "sequence"}, default="auto"
+        How to read ``X``. "auto": a 3-D array ``(n_samples, n_steps, n_channels)``
+        or a list of per-sample ``(n_steps, n_channels)`` arrays is sequences, a
+        2-D array or DataFrame a table. "sequence" also reads a 2-D array as
+        univariate sequences, one column per step. Sequences may have different
+        lengths (as a list, or NaN-padded after their end) and missing values.
+
+    patch_size : int or "auto", default="auto"
+        Consecutive time steps per token for sequences, so attention costs
+        ``(n_steps / patch_size)**2``. "auto" keeps the longest training sequence
+        within 64 tokens.
+
+    n_cross_blocks : int, default=1
+        With :class:`TwoInputs`, the number of cross-attention blocks (each followed
+        by an MLP) in which the main input's tokens attend to the context input's
+        tokens, after ``n_blocks`` self-attention blocks on each input.""",
     "runtime_parameters": """\
 device : "auto", str or torch.device, default="auto"
         Where to train and predict. ``"auto"`` picks CUDA when available, else the

@@ -30,25 +30,23 @@ from torch import Tensor, nn
 from ._network import NO_WEIGHT_DECAY_PATTERNS
 
 Batch = tuple[dict[str, Tensor], Tensor]
+WEIGHT_KEY = "sample_weight"  # rides in the batch dict to the loss, not to the module
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """Rows of ``x_num`` (n, Fn), ``x_cat`` (n, Fc), ``y`` (n, ...) and ``weight`` (n,),
-    all already on one device."""
+    """Rows of the network's input tensors (a dict of (n, ...) tensors), ``y`` (n, ...)
+    and ``weight`` (n,), all already on one device."""
 
-    def __init__(self, x_num: Tensor, x_cat: Tensor, y: Tensor, weight: Tensor) -> None:
-        self.x_num, self.x_cat, self.y, self.weight = x_num, x_cat, y, weight
+    def __init__(self, inputs: dict[str, Tensor], y: Tensor, weight: Tensor) -> None:
+        self.inputs, self.y, self.weight = inputs, y, weight
 
     def __len__(self) -> int:
         return len(self.y)
 
     def __getitem__(self, index: Tensor | slice | int) -> Batch:
-        inputs = {
-            "x_num": self.x_num[index],
-            "x_cat": self.x_cat[index],
-            "sample_weight": self.weight[index],
-        }
-        return inputs, self.y[index]
+        batch = {key: tensor[index] for key, tensor in self.inputs.items()}
+        batch[WEIGHT_KEY] = self.weight[index]
+        return batch, self.y[index]
 
 
 class TensorBatches:
@@ -164,11 +162,11 @@ class StopWhenStalled(Callback):
 
 
 class _Net(NeuralNet):
-    """skorch's loop with our batch format: inputs are a dict holding the two input
-    tensors and the sample weights, which go to the loss, not to the module."""
+    """skorch's loop with our batch format: inputs are a dict holding the network's
+    input tensors and the sample weights, which go to the loss, not to the module."""
 
     def infer(self, x: dict[str, Tensor], **fit_params: object) -> Tensor:
-        return self.module_(x["x_num"], x["x_cat"])
+        return self.module_({k: v for k, v in x.items() if k != WEIGHT_KEY})
 
     def get_loss(
         self,
@@ -178,7 +176,7 @@ class _Net(NeuralNet):
         training: bool = False,
     ) -> Tensor:
         assert X is not None, "skorch passes the batch inputs"
-        return self.criterion_(y_pred, y_true, X["sample_weight"])
+        return self.criterion_(y_pred, y_true, X[WEIGHT_KEY])
 
     @property
     def _default_callbacks(self) -> list[tuple[str, Callback]]:

@@ -6,6 +6,7 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ._base import BaseAttentionMLP
@@ -100,6 +101,9 @@ class AttentionFeatureExtractor(
         tol: float = 1e-4,
         categorical_features: Any = "auto",
         numerical_scaling: str | None = "quantile",
+        input_type: str = "auto",
+        patch_size: int | str = "auto",
+        n_cross_blocks: int = 1,
         device: Any = "auto",
         random_state: Any = None,
         verbose: int = 0,
@@ -124,6 +128,9 @@ class AttentionFeatureExtractor(
             tol=tol,
             categorical_features=categorical_features,
             numerical_scaling=numerical_scaling,
+            input_type=input_type,
+            patch_size=patch_size,
+            n_cross_blocks=n_cross_blocks,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -186,6 +193,29 @@ class AttentionFeatureExtractor(
             The learned representation, float64.
         """
         return self._run_network(X, embed=True)
+
+    def transform_tokens(self, X: Any) -> np.ndarray:
+        """Per-token embeddings: for sequences, one vector per patch of steps.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame, sequences, TwoInputs}
+            Input samples, of the kind the model was fitted on.
+
+        Returns
+        -------
+        tokens : ndarray of shape (n_samples, n_tokens, d_token)
+            The main input's tokens after the last block, in the order of
+            :attr:`token_names_` without the CLS token; NaN for the padding tokens
+            after a sequence's end.
+        """
+        chunks = []
+        with torch.inference_mode():
+            for batch in self._input_chunks(X):
+                tokens, padding, _ = self.module_.encode(batch)  # (B, T, D), (B, T)
+                tokens = tokens.masked_fill(padding[..., None], float("nan"))
+                chunks.append(tokens[:, 1:].float().cpu().numpy())
+        return np.concatenate(chunks).astype(np.float64)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

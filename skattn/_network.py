@@ -336,8 +336,93 @@ class FeatureTokenizer(nn.Module):
         return torch.cat([numerical, categorical], dim=1)  # (B, F, D)
 
 
+def sinusoidal_positions(n_positions: int, d_token: int, device: torch.device) -> Tensor:
+    """Fixed sine/cosine position codes (Vaswani et al., 2017) of shape (P, D).
+
+    NOTE[DIFF]: fixed rather than learned, so that sequences longer than any seen in
+    ``fit`` still get distinct positions.
+    """
+    position = torch.arange(n_positions, device=device, dtype=torch.float32)[:, None]
+    frequency = torch.exp(
+        torch.arange(0, d_token, 2, device=device, dtype=torch.float32)
+        * (-math.log(10_000.0) / d_token)
+    )  # (ceil(D / 2),)
+    angles = position * frequency  # (P, ceil(D / 2))
+    codes = torch.zeros(n_positions, d_token, device=device)
+    codes[:, 0::2] = torch.sin(angles)
+    codes[:, 1::2] = torch.cos(angles[:, : d_token // 2])
+    return codes  # (P, D)
+
+
+class SequenceTokenizer(nn.Module):
+    """Turn a (padded) multichannel sequence into one token per patch of steps.
+
+    A patch of ``patch_size`` consecutive steps (all channels) is flattened, together
+    with a mask of its missing values, and projected to ``d_token``; fixed position
+    codes are added. Missing values (NaN) inside a sequence become zeros flagged by the
+    mask. Steps at or beyond a sequence's length are padding: a patch that starts
+    there is a padding token, which attention and pooling ignore.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels per time step.
+    patch_size : int
+        Steps per token; attention then costs ``(T / patch_size)**2``, not ``T**2``.
+    d_token : int
+        Token width.
+    """
+
+    def __init__(self, *, n_channels: int, patch_size: int, d_token: int) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.projection = nn.Linear(2 * patch_size * n_channels, d_token)
+
+    def forward(self, x_seq: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Tokens (B, P, D) and padding mask (B, P) from ``x_seq`` (B, T, C), NaN
+        for missing or padding, and ``lengths`` (B,) int64."""
+        batch, n_steps, n_channels = x_seq.shape
+        n_patches = -(-n_steps // self.patch_size)
+        extra = n_patches * self.patch_size - n_steps
+        x_seq = F.pad(x_seq, (0, 0, 0, extra), value=float("nan"))  # (B, P*p, C)
+        missing = torch.isnan(x_seq)
+        values = torch.where(missing, torch.zeros_like(x_seq), x_seq)
+        patches = torch.cat(
+            [
+                values.reshape(batch, n_patches, -1),
+                missing.to(values.dtype).reshape(batch, n_patches, -1),
+            ],
+            dim=-1,
+        )  # (B, P, 2 * p * C)
+        tokens = self.projection(patches)  # (B, P, D)
+        tokens = tokens + sinusoidal_positions(n_patches, tokens.shape[-1], x_seq.device)
+        starts = torch.arange(n_patches, device=x_seq.device) * self.patch_size
+        padding = starts[None, :] >= lengths[:, None]  # (B, P)
+        return tokens, padding
+
+
+class InputTokens(nn.Module):
+    """One input of the network: a tokenizer and the names of the tensors it reads
+    from the batch dict. Returns tokens (B, F, D) and a padding mask (B, F) or None."""
+
+    def __init__(self, tokenizer: nn.Module, keys: Sequence[str]) -> None:
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.keys = tuple(keys)
+
+    def forward(self, inputs: dict[str, Tensor]) -> tuple[Tensor, Tensor | None]:
+        out = self.tokenizer(*(inputs[key] for key in self.keys))
+        return out if isinstance(out, tuple) else (out, None)
+
+
 class AttentionMLPNetwork(nn.Module):
-    """Feature tokens + CLS token, a stack of attention blocks, and a head on CLS.
+    """CLS token + input tokens, attention blocks, and an MLP head on the CLS token.
+
+    With one input: ``n_blocks`` self-attention blocks over ``[CLS] + tokens``. With a
+    second (``context``) input: its tokens get ``n_blocks`` self-attention blocks of
+    their own, then ``n_cross_blocks`` cross-attention blocks let the main tokens
+    (queries) attend to the context tokens (keys and values). Padding tokens (variable
+    length sequences) are masked out of every attention.
 
     ``forward`` returns the outputs (logits or standardised regression targets);
     ``embed`` the representation the output layer reads, used by
@@ -345,8 +430,8 @@ class AttentionMLPNetwork(nn.Module):
 
     Parameters
     ----------
-    n_numerical, category_cardinalities :
-        See :class:`FeatureTokenizer`.
+    main : InputTokens
+        The input whose CLS token makes the prediction.
     n_outputs : int
         Width of the output layer.
     d_token, n_blocks, n_heads, activation, attention_dropout, ffn_dropout, \
@@ -357,13 +442,16 @@ residual_dropout :
     d_embedding : int, optional
         If given, a Linear layer maps the CLS token to this width before the output
         layer; otherwise the embedding has width ``d_token``.
+    context : InputTokens, optional
+        A second input that the main tokens cross-attend to.
+    n_cross_blocks : int
+        Cross-attention blocks (only with ``context``).
     """
 
     def __init__(
         self,
         *,
-        n_numerical: int,
-        category_cardinalities: Sequence[int],
+        main: InputTokens,
         n_outputs: int,
         d_token: int,
         n_blocks: int,
@@ -374,28 +462,32 @@ residual_dropout :
         ffn_dropout: float,
         residual_dropout: float,
         d_embedding: int | None = None,
+        context: InputTokens | None = None,
+        n_cross_blocks: int = 0,
     ) -> None:
         super().__init__()
-        self.tokenizer = FeatureTokenizer(
-            n_numerical=n_numerical,
-            category_cardinalities=category_cardinalities,
+        block_params = dict(
             d_token=d_token,
+            n_heads=n_heads,
+            d_hidden=max(1, round(d_token * ffn_factor)),
+            activation=activation,
+            attention_dropout=attention_dropout,
+            ffn_dropout=ffn_dropout,
+            residual_dropout=residual_dropout,
         )
+
+        def stack(n: int, cross: bool = False) -> nn.ModuleList:
+            return nn.ModuleList(
+                AttentionBlock(**block_params, cross_attention=cross) for _ in range(n)
+            )
+
+        self.main = main
         bound = 1 / math.sqrt(d_token)
         self.cls_token = nn.Parameter(torch.empty(d_token).uniform_(-bound, bound))
-        d_hidden = max(1, round(d_token * ffn_factor))
-        self.blocks = nn.ModuleList(
-            AttentionBlock(
-                d_token=d_token,
-                n_heads=n_heads,
-                d_hidden=d_hidden,
-                activation=activation,
-                attention_dropout=attention_dropout,
-                ffn_dropout=ffn_dropout,
-                residual_dropout=residual_dropout,
-            )
-            for _ in range(n_blocks)
-        )
+        self.blocks = stack(n_blocks)
+        self.context = context
+        self.context_blocks = stack(n_blocks if context is not None else 0)
+        self.cross_blocks = stack(n_cross_blocks if context is not None else 0, True)
         self.head_norm = nn.LayerNorm(d_token)
         self.head_projection = (
             nn.Linear(d_token, d_embedding) if d_embedding is not None else None
@@ -405,35 +497,62 @@ residual_dropout :
             d_token if d_embedding is None else d_embedding, n_outputs
         )
 
-    def tokens(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
-        """The CLS token followed by the feature tokens: (B, T, D), T = F + 1."""
-        features = self.tokenizer(x_num, x_cat)  # (B, F, D)
-        cls = self.cls_token.expand(features.shape[0], 1, -1)  # (B, 1, D)
-        return torch.cat([cls, features], dim=1)  # (B, T, D)
+    def encode(
+        self, inputs: dict[str, Tensor], *, return_weights: bool = False
+    ) -> tuple[Tensor, Tensor, dict[str, list[Tensor]]]:
+        """Run the attention stacks.
+
+        Returns the main tokens after the last block (B, T, D) with the CLS token at
+        position 0, their padding mask (B, T), and on request the attention weights
+        of each stack: ``{"main": [(B, H, T, T)], "context": [(B, H, Tc, Tc)],
+        "cross": [(B, H, T, Tc)]}``.
+        """
+        features, padding = self.main(inputs)  # (B, F, D), (B, F) or None
+        batch = features.shape[0]
+        cls = self.cls_token.expand(batch, 1, -1)  # (B, 1, D)
+        x = torch.cat([cls, features], dim=1)  # (B, T, D), T = F + 1
+        if padding is not None:
+            no_padding = torch.zeros(batch, 1, dtype=torch.bool, device=x.device)
+            padding = torch.cat([no_padding, padding], dim=1)  # (B, T)
+        else:
+            padding = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
+        weights: dict[str, list[Tensor]] = {"main": [], "context": [], "cross": []}
+
+        def run(stack, x, name, context=None, mask=None):  # type: ignore[no-untyped-def]
+            for block in stack:
+                x, w = block(
+                    x, context, key_padding_mask=mask, return_weights=return_weights
+                )
+                if w is not None:
+                    weights[name].append(w)
+            return x
+
+        x = run(self.blocks, x, "main", mask=padding)
+        if self.context is not None:
+            context, context_padding = self.context(inputs)  # (B, Tc, D)
+            context = run(self.context_blocks, context, "context", mask=context_padding)
+            x = run(self.cross_blocks, x, "cross", context, context_padding)
+        return x, padding, weights
 
     def embed(
-        self, x_num: Tensor, x_cat: Tensor, *, return_weights: bool = False
-    ) -> tuple[Tensor, list[Tensor]]:
-        """Return the CLS embedding (B, E) and, on request, each block's attention
-        weights (B, H, T, T) with token 0 the CLS token."""
-        x = self.tokens(x_num, x_cat)  # (B, T, D)
-        weights = []
-        for block in self.blocks:
-            x, block_weights = block(x, return_weights=return_weights)
-            if block_weights is not None:
-                weights.append(block_weights)
+        self, inputs: dict[str, Tensor], *, return_weights: bool = False
+    ) -> tuple[Tensor, dict[str, list[Tensor]]]:
+        """Return the CLS embedding (B, E) and, on request, the attention weights
+        (see :meth:`encode`)."""
+        x, _, weights = self.encode(inputs, return_weights=return_weights)
         cls = self.head_norm(x[:, 0])  # (B, D)
         if self.head_projection is not None:
             cls = self.head_projection(cls)  # (B, E)
         return self.head_activation(cls), weights
 
-    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
-        embedding, _ = self.embed(x_num, x_cat)  # (B, E)
+    def forward(self, inputs: dict[str, Tensor]) -> Tensor:
+        embedding, _ = self.embed(inputs)  # (B, E)
         return self.output(embedding)  # (B, O)
 
 
 NO_WEIGHT_DECAY_PATTERNS = (
-    "tokenizer.*",
+    "*.tokenizer.numerical_*",
+    "*.tokenizer.category_*",
     "cls_token",
     "*norm.*",
     "*.bias",

@@ -249,7 +249,7 @@ def test_early_stopping_restores_the_weights_of_the_lowest_validation_loss(
     assert valid_loss[-1] > min(valid_loss)  # the last epoch is not the best one
     valid = seen["valid"]
     with torch.no_grad():
-        logits = clf.module_(valid.x_num, valid.x_cat)
+        logits = clf.module_(valid.inputs)
     loss = (ClassificationTarget().loss(logits, valid.y) * valid.weight).mean()
     assert loss.item() == pytest.approx(min(valid_loss), rel=1e-5)
 
@@ -358,13 +358,13 @@ def test_attention_maps_are_distributions_over_named_tokens(mixed_frame):
 def test_fused_attention_in_predict_equals_the_explicit_path(fitted_xor_classifier):
     X, _ = xor_data(50, seed=3)
     module = fitted_xor_classifier.module_
-    num = torch.from_numpy(fitted_xor_classifier._encoder.transform(X)[0])
-    cat = torch.zeros((50, 0), dtype=torch.long)
+    arrays = fitted_xor_classifier._input.transform(X)
+    batch = {key: torch.from_numpy(array) for key, array in arrays.items()}
     with torch.inference_mode():
-        fused, _ = module.embed(num, cat)
-        explicit, weights = module.embed(num, cat, return_weights=True)
+        fused, _ = module.embed(batch)
+        explicit, weights = module.embed(batch, return_weights=True)
     torch.testing.assert_close(fused, explicit, rtol=1e-5, atol=1e-6)
-    assert len(weights) == 1
+    assert len(weights["main"]) == 1
 
 
 # -- the feature extractor ---------------------------------------------------------

@@ -144,7 +144,7 @@ Y_OK = np.array([0, 1] * 10)
 @pytest.mark.parametrize(
     ("make_input", "error", "message"),
     [
-        (lambda: (np.zeros((20, 3, 2)), Y_OK), ValueError, "Found array with dim 3"),
+        (lambda: (np.zeros((20, 3, 2, 1)), Y_OK), ValueError, "Found array with dim 4"),
         (lambda: (np.zeros((0, 3)), []), ValueError, "0 sample(s)"),
         (lambda: (np.zeros((20, 0)), Y_OK), ValueError, "0 feature(s)"),
         (lambda: (pd.DataFrame(index=range(20)), Y_OK), ValueError, "0 feature(s)"),
@@ -177,7 +177,7 @@ Y_OK = np.array([0, 1] * 10)
         ),
     ],
     ids=[
-        "3d",
+        "4d",
         "no-rows",
         "no-columns",
         "empty-frame",
@@ -214,7 +214,9 @@ def test_predict_checks_the_number_and_names_of_features(fitted_on_frame):
         ValueError, match="Feature names seen at fit time, yet now missing"
     ):
         frame_clf.predict(X.drop(columns="city"))
-    with pytest.raises(ValueError, match="Found array with dim 3"):
+    with pytest.raises(
+        ValueError, match="fitted on tabular input, but X is sequence input"
+    ):
         clf.predict(np.zeros((2, 3, 1)))
     with pytest.raises(ValueError, match="Input X contains infinity"):
         clf.predict(np.full((1, 3), np.inf))

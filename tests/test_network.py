@@ -23,6 +23,7 @@ from skattn._network import (
     FeatureTokenizer,
     FeedForward,
     GatedLinearUnit,
+    InputTokens,
     MultiHeadAttention,
     make_activation,
 )
@@ -66,7 +67,17 @@ def make_network(**overrides) -> AttentionMLPNetwork:
         residual_dropout=0.0,
     )
     params.update(overrides)
-    return AttentionMLPNetwork(**params)
+    tokenizer = FeatureTokenizer(
+        n_numerical=params.pop("n_numerical"),
+        category_cardinalities=params.pop("category_cardinalities"),
+        d_token=params["d_token"],
+    )
+    return AttentionMLPNetwork(main=InputTokens(tokenizer, ("x_num", "x_cat")), **params)
+
+
+def as_inputs(x_num: torch.Tensor, x_cat: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The batch dict the network reads."""
+    return {"x_num": x_num, "x_cat": x_cat}
 
 
 def make_inputs(
@@ -523,7 +534,7 @@ def test_network_works_without_one_kind_of_feature(n_numerical, cardinalities):
     ).eval()
     x_num, x_cat = make_inputs(5, n_numerical, cardinalities)
 
-    out = net(x_num, x_cat)
+    out = net(as_inputs(x_num, x_cat))
 
     assert out.shape == (5, 2)
     assert torch.isfinite(out).all()
@@ -540,7 +551,7 @@ def test_network_output_has_one_column_per_output(n_outputs):
     net = make_network(n_outputs=n_outputs)
     x_num, x_cat = make_inputs(n_rows=7)
 
-    out = net(x_num, x_cat)
+    out = net(as_inputs(x_num, x_cat))
 
     assert out.shape == (7, n_outputs)
     assert torch.isfinite(out).all()
@@ -552,13 +563,13 @@ def test_embedding_width_is_d_token_or_d_embedding(d_embedding, width):
     net = make_network(d_embedding=d_embedding).eval()
     x_num, x_cat = make_inputs(n_rows=4)
 
-    embedding, weights = net.embed(x_num, x_cat)
+    embedding, weights = net.embed(as_inputs(x_num, x_cat))
 
     assert embedding.shape == (4, width)
-    assert weights == []
+    assert weights == {"main": [], "context": [], "cross": []}
     # The output layer reads exactly this embedding.
     torch.testing.assert_close(
-        net(x_num, x_cat), net.output(embedding), atol=ATOL, rtol=0
+        net(as_inputs(x_num, x_cat)), net.output(embedding), atol=ATOL, rtol=0
     )
 
 
@@ -569,11 +580,11 @@ def test_embed_returns_one_attention_map_per_block_over_cls_and_features():
     x_num, x_cat = make_inputs(n_rows=4)  # 3 numerical + 2 categorical = 5 features
     x_num = x_num.double()
 
-    plain, _ = net.embed(x_num, x_cat)
-    embedding, weights = net.embed(x_num, x_cat, return_weights=True)
+    plain, _ = net.embed(as_inputs(x_num, x_cat))
+    embedding, weights = net.embed(as_inputs(x_num, x_cat), return_weights=True)
 
-    assert len(weights) == 3
-    for block_weights in weights:
+    assert len(weights["main"]) == 3
+    for block_weights in weights["main"]:
         assert block_weights.shape == (4, 4, 6, 6)  # (B, H, F + 1, F + 1)
         torch.testing.assert_close(
             block_weights.sum(-1),
@@ -587,15 +598,16 @@ def test_embed_returns_one_attention_map_per_block_over_cls_and_features():
 
 def test_cls_token_comes_first():
     torch.manual_seed(0)
-    net = make_network()
+    net = make_network(n_blocks=0)  # encode() then returns the tokens as built
     x_num, x_cat = make_inputs(n_rows=3)
 
-    tokens = net.tokens(x_num, x_cat)
+    tokens, padding, _ = net.encode(as_inputs(x_num, x_cat))
 
     assert tokens.shape == (3, 6, 8)
+    assert not padding.any()
     for row in range(3):
         assert torch.equal(tokens[row, 0], net.cls_token)
-    assert torch.equal(tokens[:, 1:], net.tokenizer(x_num, x_cat))
+    assert torch.equal(tokens[:, 1:], net.main.tokenizer(x_num, x_cat))
 
 
 def test_a_rows_output_does_not_depend_on_the_other_rows():
@@ -603,9 +615,9 @@ def test_a_rows_output_does_not_depend_on_the_other_rows():
     net = make_network(n_blocks=2, d_embedding=6).eval()
     x_num, x_cat = make_inputs(n_rows=8)
 
-    batch = net(x_num, x_cat)
-    one_by_one = torch.cat([net(x_num[i : i + 1], x_cat[i : i + 1]) for i in range(8)])
-    reversed_batch = net(x_num.flip(0), x_cat.flip(0)).flip(0)
+    batch = net(as_inputs(x_num, x_cat))
+    one_by_one = torch.cat([net(as_inputs(x_num[i : i + 1], x_cat[i : i + 1])) for i in range(8)])
+    reversed_batch = net(as_inputs(x_num.flip(0), x_cat.flip(0))).flip(0)
 
     torch.testing.assert_close(batch, one_by_one, atol=ATOL, rtol=0)
     torch.testing.assert_close(batch, reversed_batch, atol=ATOL, rtol=0)
@@ -620,14 +632,14 @@ def test_backward_reaches_every_parameter(d_embedding):
     x_num, x_cat = make_inputs(n_rows=40)
     x_cat[:5] = torch.tensor([[0, 0], [1, 1], [2, 2], [3, 3], [3, 4]])
 
-    net(x_num, x_cat).square().sum().backward()
+    net(as_inputs(x_num, x_cat)).square().sum().backward()
 
     for name, param in net.named_parameters():
         assert param.grad is not None, name
         assert torch.isfinite(param.grad).all(), name
         assert param.grad.abs().sum() > 0, name
     # Every row of every embedding table was used, so each got a gradient.
-    table_grad = net.tokenizer.category_embedding.weight.grad
+    table_grad = net.main.tokenizer.category_embedding.weight.grad
     assert (table_grad.abs().sum(1) > 0).all()
 
 
@@ -640,18 +652,18 @@ def test_dropout_is_active_in_train_mode_only(dropout):
     x_num, x_cat = make_inputs(n_rows=16)
 
     net.train()
-    assert not torch.allclose(net(x_num, x_cat), net(x_num, x_cat))
+    assert not torch.allclose(net(as_inputs(x_num, x_cat)), net(as_inputs(x_num, x_cat)))
 
     net.eval()
-    first = net(x_num, x_cat)
-    assert torch.equal(first, net(x_num, x_cat))
+    first = net(as_inputs(x_num, x_cat))
+    assert torch.equal(first, net(as_inputs(x_num, x_cat)))
     # Eval mode equals the same network with dropout switched off.
     for module in net.modules():
         if isinstance(module, nn.Dropout):
             module.p = 0.0
         if isinstance(module, MultiHeadAttention):
             module.dropout = 0.0
-    torch.testing.assert_close(net.train()(x_num, x_cat), first, atol=ATOL, rtol=0)
+    torch.testing.assert_close(net.train()(as_inputs(x_num, x_cat)), first, atol=ATOL, rtol=0)
 
 
 def test_without_dropout_train_and_eval_modes_agree():
@@ -659,8 +671,8 @@ def test_without_dropout_train_and_eval_modes_agree():
     net = make_network()
     x_num, x_cat = make_inputs(n_rows=5)
 
-    train_out = net.train()(x_num, x_cat)
-    eval_out = net.eval()(x_num, x_cat)
+    train_out = net.train()(as_inputs(x_num, x_cat))
+    eval_out = net.eval()(as_inputs(x_num, x_cat))
 
     torch.testing.assert_close(train_out, eval_out, atol=ATOL, rtol=0)
 
@@ -701,11 +713,11 @@ def test_weight_decay_applies_to_exactly_the_linear_weight_matrices(d_embedding)
     } <= decayed
     for name in [
         "cls_token",
-        "tokenizer.numerical_weight",
-        "tokenizer.numerical_bias",
-        "tokenizer.numerical_missing",
-        "tokenizer.category_embedding.weight",
-        "tokenizer.category_bias",
+        "main.tokenizer.numerical_weight",
+        "main.tokenizer.numerical_bias",
+        "main.tokenizer.numerical_missing",
+        "main.tokenizer.category_embedding.weight",
+        "main.tokenizer.category_bias",
         "blocks.0.attention_norm.weight",
         "blocks.0.ffn_norm.bias",
         "head_norm.weight",

@@ -1,0 +1,656 @@
+"""Sequence benchmark: skattn on the shared sequence suite against baselines.
+
+Trains :class:`skattn.AttentionMLPClassifier` on the sequence datasets of the shared
+benchmark suite (``../shared/bench/datasets.py``, UCR/UEA archive, official
+train/test splits, nothing downloaded) and compares it with three baselines fitted in
+the same run:
+
+- ``ridge_cv``: ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))`` on the flattened
+  series;
+- ``1nn``: ``KNeighborsClassifier(n_neighbors=1)`` (Euclidean distance) on the same
+  flattened series;
+- ``minirocket``: aeon's ``MiniRocket`` transform, then
+  ``StandardScaler(with_mean=False)`` and ``RidgeClassifierCV(alphas=np.logspace(-3,
+  3, 10))``, as in the MiniRocket paper (the scaler stands in for the paper's
+  ``normalize=True``, removed from scikit-learn; aeon's ``MiniRocketClassifier`` does
+  the same). Optional: without aeon its rows say "not installed".
+
+Datasets: GunPoint (univariate, length 150), ItalyPowerDemand (univariate, length
+24), BasicMotions (6 channels, length 100) and JapaneseVowels (12 channels, variable
+length 7-29). The suite stores each split as a float32 array of shape
+``(n_series, n_steps, n_channels)``, NaN-padded after each series' own length. The
+script pads the training and test arrays of a dataset to one common ``n_steps`` (the
+longer of the two) and then gives each model its own view:
+
+- skattn gets the 3-D arrays as they are, NaN padding included;
+- the flattened representation standardises each channel with the mean and standard
+  deviation of the observed training values, replaces the padding by 0 and flattens
+  to ``(n_series, n_steps * n_channels)``;
+- MiniRocket, which needs equal-length input, gets the raw series zero-padded to the
+  common length, channels first (``(n_series, n_channels, n_steps)``).
+
+Padding both splits to the longer length changes neither baseline: the ridge weights
+of columns that are 0 in every training series are 0, and the extra test values add
+the same amount to a test series' distance to every training series.
+
+skattn runs at its default settings with ``random_state=seed``; skattn and MiniRocket
+are fitted once per seed (0, 1, 2 by default); the deterministic baselines once, with
+a standard deviation of 0. A model that raises is reported as an error row and the
+run goes on. Before timing, MiniRocket is run once on a tiny array so that its fit
+times exclude numba's one-off compilation.
+
+The table printed shows, per dataset and model, the test accuracy (mean ± standard
+deviation over the seeds, ``ddof=0``) and the mean wall-clock seconds of ``fit`` and
+``predict``. The same numbers, the per-seed accuracies and the versions of Python,
+torch, scikit-learn, skattn (and aeon), the date, the CPU count and torch's thread
+count are written as JSON.
+
+Run from the repository root (about a minute on 2 CPU cores for the baselines)::
+
+    python benchmarks/sequence_benchmark.py
+    python benchmarks/sequence_benchmark.py --datasets GunPoint --seeds 1
+    python benchmarks/sequence_benchmark.py --output /tmp/sequence.json
+"""
+
+import os
+import sys
+from pathlib import Path
+
+# Must precede the first import of numpy/torch/sklearn: with the default (active)
+# policy, the OpenMP runtimes of scikit-learn and torch spin against each other and
+# can slow training 10-50x on machines with few cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Benchmark the skattn of this checkout, installed or not.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import importlib
+import json
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import RidgeClassifierCV
+from sklearn.metrics import accuracy_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+import skattn
+from skattn import AttentionMLPClassifier
+
+try:
+    import aeon
+    from aeon.transformations.collection.convolution_based import MiniRocket
+except ImportError as exc:  # aeon is optional; numba may also refuse to import.
+    aeon = MiniRocket = None
+    AEON_MISSING: str | None = f"not installed ({exc})"
+else:
+    AEON_MISSING = None
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_BENCH = REPO.parent / "shared" / "bench"
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "sequence.json"
+DEFAULT_N_SEEDS = 3
+# The ridge penalties searched by RidgeClassifierCV, as in the MiniRocket paper.
+RIDGE_ALPHAS = np.logspace(-3, 3, 10)
+# Longest error message shown in the table; the JSON keeps the whole message.
+MAX_NOTE_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class SequenceData:
+    """The official train/test split of one sequence dataset.
+
+    Attributes
+    ----------
+    name : str
+        Name in the shared suite.
+    task : {"binary", "multiclass"}
+        Kind of classification.
+    X_train, X_test : ndarray of shape (n_series, n_steps, n_channels)
+        float32 series, NaN-padded after each series' length; both splits share
+        ``n_steps``.
+    y_train, y_test : ndarray of shape (n_series,)
+        Class labels (strings).
+    """
+
+    name: str
+    task: str
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one model, and whether it can run here.
+
+    Attributes
+    ----------
+    name : str
+        Display name.
+    make : callable
+        ``make(seed)`` returns an unfitted estimator taking 3-D arrays.
+    stochastic : bool
+        Fitted once per seed if True, once (seed 0) otherwise.
+    unavailable : str or None
+        Why the model cannot run here (reported instead of scores), or None.
+    """
+
+    name: str
+    make: Callable[[int], BaseEstimator]
+    stochastic: bool
+    unavailable: str | None = None
+
+
+@dataclass
+class Result:
+    """Accuracy and timings of one model on one dataset, over its seeds.
+
+    Attributes
+    ----------
+    dataset, model : str
+        Names of the dataset and the model.
+    n_train, n_test, n_steps, n_channels : int
+        Shape of the split.
+    seeds : list of int
+        Seeds fitted (one for deterministic models); empty when the model did not run.
+    accuracies : list of float
+        Test accuracy per seed.
+    accuracy_mean, accuracy_std : float or None
+        Mean and standard deviation (``ddof=0``) of ``accuracies``.
+    fit_seconds, predict_seconds : float or None
+        Mean wall-clock seconds of ``fit`` on the training series and of ``predict``
+        on the test series.
+    error : str or None
+        Why there are no scores: "not installed (...)" or "error: ...".
+    """
+
+    dataset: str
+    model: str
+    n_train: int
+    n_test: int
+    n_steps: int
+    n_channels: int
+    seeds: list[int] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+    accuracy_mean: float | None = None
+    accuracy_std: float | None = None
+    fit_seconds: float | None = None
+    predict_seconds: float | None = None
+    error: str | None = None
+
+
+# -- data ----------------------------------------------------------------------------
+def import_suite() -> ModuleType | None:
+    """Import the shared suite's ``datasets`` module, if ``../shared`` is there.
+
+    Returns
+    -------
+    module : module or None
+        ``../shared/bench/datasets.py``, or None when the folder is absent.
+    """
+    if not SHARED_BENCH.is_dir():
+        return None
+    sys.path.insert(0, str(SHARED_BENCH))
+    return importlib.import_module("datasets")
+
+
+def pad_steps(X: np.ndarray, n_steps: int) -> np.ndarray:
+    """NaN-pad a batch of series along the time axis.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_series, n_steps_in, n_channels)
+        Series, ``n_steps_in <= n_steps``.
+    n_steps : int
+        Length wanted.
+
+    Returns
+    -------
+    X_padded : ndarray of shape (n_series, n_steps, n_channels)
+        ``X`` followed by NaN steps.
+    """
+    return np.pad(
+        X, ((0, 0), (0, n_steps - X.shape[1]), (0, 0)), constant_values=np.nan
+    )
+
+
+def load_dataset(suite: ModuleType, name: str) -> SequenceData:
+    """Load one sequence dataset, both splits padded to a common length.
+
+    Parameters
+    ----------
+    suite : module
+        The shared ``datasets`` module.
+    name : str
+        Name of a sequence dataset.
+
+    Returns
+    -------
+    data : SequenceData
+        The official split.
+    """
+    raw = suite.load(name)
+    n_steps = max(raw["X_train"].shape[1], raw["X_test"].shape[1])
+    return SequenceData(
+        name=name,
+        task=raw["task"],
+        X_train=pad_steps(raw["X_train"], n_steps),
+        X_test=pad_steps(raw["X_test"], n_steps),
+        y_train=raw["y_train"],
+        y_test=raw["y_test"],
+    )
+
+
+# -- models --------------------------------------------------------------------------
+class ChannelStandardFlattener(TransformerMixin, BaseEstimator):
+    """Standardise each channel, zero the padding and flatten the series.
+
+    Attributes
+    ----------
+    mean_, scale_ : ndarray of shape (n_channels,)
+        Mean and standard deviation (1 where it is 0) of each channel's observed
+        (non-NaN) training values.
+    """
+
+    def fit(self, X: np.ndarray, y: Any = None) -> "ChannelStandardFlattener":
+        """Learn each channel's mean and standard deviation.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_steps, n_channels)
+            NaN-padded training series.
+        y : ignored
+
+        Returns
+        -------
+        self : ChannelStandardFlattener
+            Fitted transformer.
+        """
+        self.mean_ = np.nanmean(X, axis=(0, 1))
+        scale = np.nanstd(X, axis=(0, 1))
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Standardise, replace NaN by 0 and flatten.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_steps, n_channels)
+            NaN-padded series.
+
+        Returns
+        -------
+        X_flat : ndarray of shape (n_series, n_steps * n_channels)
+            The standardised series, 0 where they were padded.
+        """
+        X_scaled = np.nan_to_num((X - self.mean_) / self.scale_, nan=0.0)
+        return X_scaled.reshape(len(X), -1)
+
+
+def channels_first_zero_padded(X: np.ndarray) -> np.ndarray:
+    """Put a batch in aeon's layout, padding with zeros instead of NaN.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_series, n_steps, n_channels)
+        NaN-padded series.
+
+    Returns
+    -------
+    X_aeon : ndarray of shape (n_series, n_channels, n_steps)
+        The same series, zero-padded.
+    """
+    return np.nan_to_num(X, nan=0.0).transpose(0, 2, 1)
+
+
+def make_minirocket(seed: int) -> BaseEstimator:
+    """MiniRocket features, scaled, into a cross-validated ridge classifier.
+
+    Parameters
+    ----------
+    seed : int
+        MiniRocket's ``random_state``.
+
+    Returns
+    -------
+    model : Pipeline
+        Unfitted; takes NaN-padded ``(n_series, n_steps, n_channels)`` arrays.
+    """
+    return make_pipeline(
+        FunctionTransformer(channels_first_zero_padded),
+        MiniRocket(random_state=seed),
+        StandardScaler(with_mean=False),
+        RidgeClassifierCV(alphas=RIDGE_ALPHAS),
+    )
+
+
+def warm_up_minirocket() -> None:
+    """Compile MiniRocket's numba kernels (univariate and multivariate) untimed."""
+    print("compiling MiniRocket's numba kernels ...", file=sys.stderr)
+    rng = np.random.default_rng(0)
+    for n_channels in (1, 2):
+        X = rng.standard_normal((4, 16, n_channels), dtype=np.float32)
+        make_minirocket(0).fit(X, np.array([0, 1, 0, 1])).predict(X)
+
+
+def model_specs() -> list[ModelSpec]:
+    """The models of the benchmark, in table order.
+
+    Returns
+    -------
+    specs : list of ModelSpec
+        skattn, ridge_cv, 1nn and minirocket.
+    """
+    return [
+        ModelSpec(
+            "AttentionMLPClassifier",
+            lambda seed: AttentionMLPClassifier(random_state=seed),
+            stochastic=True,
+        ),
+        ModelSpec(
+            "ridge_cv",
+            lambda seed: make_pipeline(
+                ChannelStandardFlattener(), RidgeClassifierCV(alphas=RIDGE_ALPHAS)
+            ),
+            stochastic=False,
+        ),
+        ModelSpec(
+            "1nn",
+            lambda seed: make_pipeline(
+                ChannelStandardFlattener(), KNeighborsClassifier(n_neighbors=1)
+            ),
+            stochastic=False,
+        ),
+        ModelSpec(
+            "minirocket", make_minirocket, stochastic=True, unavailable=AEON_MISSING
+        ),
+    ]
+
+
+# -- evaluation ----------------------------------------------------------------------
+def fit_and_score(
+    model: BaseEstimator, data: SequenceData
+) -> tuple[float, float, float]:
+    """Fit ``model`` on the training series and score it on the test series.
+
+    Parameters
+    ----------
+    model : estimator
+        Unfitted model, fitted in place.
+    data : SequenceData
+        The split to use.
+
+    Returns
+    -------
+    accuracy, fit_seconds, predict_seconds : float
+        Test accuracy and wall-clock seconds of ``fit`` and ``predict``.
+    """
+    start = time.perf_counter()
+    model.fit(data.X_train, data.y_train)
+    fitted = time.perf_counter()
+    y_pred = model.predict(data.X_test)
+    predicted = time.perf_counter()
+    accuracy = float(accuracy_score(data.y_test, y_pred))
+    return accuracy, fitted - start, predicted - fitted
+
+
+def evaluate(spec: ModelSpec, data: SequenceData, n_seeds: int) -> Result:
+    """Run one model on one dataset over its seeds; stop at the first error.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    data : SequenceData
+        The split to use.
+    n_seeds : int
+        Seeds ``0 .. n_seeds - 1`` for a stochastic model; a deterministic one runs
+        once.
+
+    Returns
+    -------
+    result : Result
+        Mean and standard deviation over the seeds, or the error.
+    """
+    n_train, n_steps, n_channels = data.X_train.shape
+    result = Result(
+        data.name, spec.name, n_train, len(data.X_test), n_steps, n_channels
+    )
+    if spec.unavailable is not None:
+        result.error = spec.unavailable
+        return result
+    runs = []
+    for seed in range(n_seeds if spec.stochastic else 1):
+        print(f"fitting {spec.name} (seed {seed}) on {data.name} ...", file=sys.stderr)
+        try:
+            runs.append(fit_and_score(spec.make(seed), data))
+        except Exception as exc:  # report and go on with the other models
+            result.error = f"error: {type(exc).__name__}: {exc}"
+            return result
+        result.seeds.append(seed)
+    accuracies, fit_seconds, predict_seconds = (
+        list(column) for column in zip(*runs, strict=True)
+    )
+    result.accuracies = accuracies
+    result.accuracy_mean = float(np.mean(accuracies))
+    result.accuracy_std = float(np.std(accuracies))
+    result.fit_seconds = float(np.mean(fit_seconds))
+    result.predict_seconds = float(np.mean(predict_seconds))
+    return result
+
+
+def run_all(datasets: list[SequenceData], n_seeds: int) -> list[Result]:
+    """Evaluate every model on every dataset, reporting progress on stderr.
+
+    Parameters
+    ----------
+    datasets : list of SequenceData
+        The splits to evaluate on.
+    n_seeds : int
+        Number of seeds of the stochastic models.
+
+    Returns
+    -------
+    results : list of Result
+        One per (dataset, model), in order.
+    """
+    specs = model_specs()
+    return [evaluate(spec, data, n_seeds) for data in datasets for spec in specs]
+
+
+# -- reporting -----------------------------------------------------------------------
+def table_row(result: Result) -> tuple[str, ...]:
+    """The cells of one result's line in the table.
+
+    Parameters
+    ----------
+    result : Result
+        One model on one dataset.
+
+    Returns
+    -------
+    cells : tuple of str
+        Dataset, model, seeds, accuracy, fit and predict seconds, and a note (the
+        error, shortened).
+    """
+    if result.error is not None:
+        note = result.error.splitlines()[0]
+        if len(note) > MAX_NOTE_LENGTH:
+            note = note[: MAX_NOTE_LENGTH - 3] + "..."
+        return (result.dataset, result.model, "-", "-", "-", "-", note)
+    return (
+        result.dataset,
+        result.model,
+        str(len(result.seeds)),
+        f"{result.accuracy_mean:.4f} ± {result.accuracy_std:.4f}",
+        f"{result.fit_seconds:.2f}",
+        f"{result.predict_seconds:.3f}",
+        "",
+    )
+
+
+def format_table(results: list[Result]) -> str:
+    """Lay the results out as a plain-text table.
+
+    Parameters
+    ----------
+    results : list of Result
+        Rows of the table.
+
+    Returns
+    -------
+    table : str
+        Header, rule and one line per result.
+    """
+    header = ("dataset", "model", "seeds", "accuracy", "fit [s]", "predict [s]", "note")
+    rows = [table_row(r) for r in results]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    # Text columns (names and the note) left-aligned, numbers right-aligned.
+    left = {0, 1, len(header) - 1}
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.ljust(w) if i in left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def environment() -> dict[str, Any]:
+    """Versions, date and hardware facts to store next to the scores.
+
+    Returns
+    -------
+    info : dict
+        Python, torch, scikit-learn, skattn, numpy and aeon (None without it)
+        versions, the UTC date and time, the platform, the CPU count, torch's thread
+        count and the OpenMP wait policy.
+    """
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "skattn": skattn.__version__,
+        "numpy": np.__version__,
+        "aeon": None if aeon is None else aeon.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_num_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    }
+
+
+def write_json(
+    results: list[Result], n_seeds: int, total_seconds: float, path: Path
+) -> None:
+    """Write the results and the environment to ``path``.
+
+    Parameters
+    ----------
+    results : list of Result
+        The scores and timings.
+    n_seeds : int
+        Number of seeds of the stochastic models.
+    total_seconds : float
+        Wall-clock seconds of the whole run.
+    path : Path
+        Output file; its folder is created if missing.
+    """
+    report = {
+        "environment": environment(),
+        "n_seeds": n_seeds,
+        "ridge_alphas": RIDGE_ALPHAS.tolist(),
+        "total_seconds": total_seconds,
+        "results": [asdict(r) for r in results],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+
+def parse_args(
+    known: Sequence[str], argv: list[str] | None = None
+) -> argparse.Namespace:
+    """Parse the command line.
+
+    Parameters
+    ----------
+    known : sequence of str
+        Names of the sequence datasets in the suite (the choices of ``--datasets``).
+    argv : list of str, default=None
+        Arguments; None reads ``sys.argv``.
+
+    Returns
+    -------
+    args : Namespace
+        With ``datasets``, ``seeds`` and ``output``.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=known,
+        default=list(known),
+        metavar="NAME",
+        help="datasets to run, among %(choices)s (default: all)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=DEFAULT_N_SEEDS,
+        help="seeds of the stochastic models, 0 .. SEEDS-1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="where to write the JSON results (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark: load, fit, score, print the table and write the JSON.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Command-line arguments; None reads ``sys.argv``.
+    """
+    suite = import_suite()
+    if suite is None:
+        print(f"{SHARED_BENCH} not found: no sequence suite to run, nothing done.")
+        return
+    args = parse_args(suite.names("sequence"), argv)
+    start = time.perf_counter()
+    if AEON_MISSING is None:
+        warm_up_minirocket()
+    datasets = [load_dataset(suite, name) for name in args.datasets]
+    results = run_all(datasets, args.seeds)
+    total_seconds = time.perf_counter() - start
+    print(format_table(results))
+    print(f"\ntotal: {total_seconds:.1f} s on {os.cpu_count()} CPUs")
+    write_json(results, args.seeds, total_seconds, args.output)
+    print(f"results written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

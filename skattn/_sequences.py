@@ -1,0 +1,143 @@
+"""Sequence inputs: checks, padding, and per-channel scaling.
+
+A set of sequences reaches the network as one float32 array ``(n, T, C)`` padded with
+NaN after each sequence's end, plus the lengths ``(n,)``. Users may give a 3-D array
+(NaN-padded or not), a list of ``(T_i, C)`` or ``(T_i,)`` arrays, or a 2-D array whose
+columns are time steps (``input_type="sequence"``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+_MAX_AUTO_TOKENS = 64
+
+
+def is_sequence_list(X: Any) -> bool:
+    """A list or tuple of arrays that is not a plain table: some element is 2-D or
+    the lengths differ."""
+    if not isinstance(X, list | tuple) or not X:
+        return False
+    if not all(isinstance(s, np.ndarray) for s in X):
+        return False
+    return any(s.ndim == 2 for s in X) or len({len(s) for s in X}) > 1
+
+
+def _as_float(values: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{what} must hold numbers: {exc}") from exc
+    return array
+
+
+def check_sequences(X: Any, *, steps_are_columns: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(values (n, T, C) float64 NaN-padded, lengths (n,) int64)`` or raise.
+
+    The length of a sequence in a NaN-padded array is one past its last step with any
+    observed channel; NaN before that is a missing value, kept as NaN.
+    """
+    if isinstance(X, list | tuple) and X and not steps_are_columns:
+        sequences = [_as_float(s, f"sequence {i}") for i, s in enumerate(X)]
+        sequences = [s[:, None] if s.ndim == 1 else s for s in sequences]
+        for i, s in enumerate(sequences):
+            if s.ndim != 2:
+                raise ValueError(
+                    f"sequence {i} has shape {s.shape}; each sequence must be "
+                    "(n_steps,) or (n_steps, n_channels)"
+                )
+        channels = {s.shape[1] for s in sequences}
+        if len(channels) > 1:
+            raise ValueError(
+                f"all sequences need the same number of channels; got {sorted(channels)}"
+            )
+        n_steps = max(len(s) for s in sequences)
+        values = np.full((len(sequences), n_steps, channels.pop()), np.nan)
+        for i, s in enumerate(sequences):
+            values[i, : len(s)] = s
+    else:
+        values = _as_float(X, "X")
+        if steps_are_columns and values.ndim == 2:
+            values = values[:, :, None]  # (n, T) -> (n, T, 1)
+        if values.ndim != 3:
+            raise ValueError(
+                "sequence input must be a 3-D array (n_samples, n_steps, n_channels), "
+                "a list of (n_steps, n_channels) arrays, or a 2-D array of steps with "
+                f"input_type='sequence'; got an array of shape {values.shape}"
+            )
+    if values.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={values.shape}) while a minimum of "
+            "1 is required."
+        )
+    if values.shape[2] == 0:
+        raise ValueError(f"sequences need at least one channel; got shape {values.shape}")
+    if np.isinf(values).any():
+        raise ValueError(
+            "Input X contains infinity; sequences may hold NaN for missing values "
+            "but must otherwise be finite."
+        )
+    observed = ~np.isnan(values).all(axis=2)  # (n, T)
+    lengths = np.where(
+        observed.any(axis=1), values.shape[1] - np.argmax(observed[:, ::-1], axis=1), 0
+    )
+    empty = np.flatnonzero(lengths == 0)
+    if len(empty):
+        raise ValueError(
+            f"sequences {empty[:10].tolist()} have length 0 (no observed step); every "
+            "sequence needs at least one"
+        )
+    return values, lengths.astype(np.int64)
+
+
+class SequenceEncoder:
+    """Learn per-channel scaling and the patch size for a set of sequences.
+
+    Parameters
+    ----------
+    patch_size : int or "auto"
+        Steps per token. "auto" keeps the longest training sequence within 64 tokens.
+    steps_are_columns : bool
+        Read a 2-D array as univariate sequences, one column per step.
+    """
+
+    def __init__(self, *, patch_size: int | str, steps_are_columns: bool) -> None:
+        self.patch_size = patch_size
+        self.steps_are_columns = steps_are_columns
+
+    def fit(self, X: Any) -> SequenceEncoder:
+        values, lengths = check_sequences(X, steps_are_columns=self.steps_are_columns)
+        self.n_channels_ = values.shape[2]
+        self.max_length_ = int(lengths.max())
+        flat = values.reshape(-1, self.n_channels_)
+        observed = ~np.isnan(flat)
+        counts = observed.sum(axis=0)
+        self.mean_ = np.where(counts > 0, np.nansum(flat, axis=0) / np.maximum(counts, 1), 0)
+        centred = np.where(observed, flat - self.mean_, 0.0)
+        scale = np.sqrt((centred**2).sum(axis=0) / np.maximum(counts, 1))
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        if self.patch_size == "auto":
+            self.patch_size_ = max(1, math.ceil(self.max_length_ / _MAX_AUTO_TOKENS))
+        else:
+            self.patch_size_ = int(self.patch_size)
+        return self
+
+    def transform(self, X: Any) -> dict[str, np.ndarray]:
+        values, lengths = check_sequences(X, steps_are_columns=self.steps_are_columns)
+        if values.shape[2] != self.n_channels_:
+            raise ValueError(
+                f"X has {values.shape[2]} channels, but the sequences seen in fit had "
+                f"{self.n_channels_}"
+            )
+        scaled = ((values - self.mean_) / self.scale_).astype(np.float32)
+        return {"x_seq": scaled, "lengths": lengths}
+
+    def patch_names(self) -> list[str]:
+        p = self.patch_size_
+        n_tokens = -(-self.max_length_ // p)
+        if p == 1:
+            return [f"step {i}" for i in range(n_tokens)]
+        return [f"steps {i * p}-{i * p + p - 1}" for i in range(n_tokens)]
