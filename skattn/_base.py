@@ -23,8 +23,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor
 
 from ._engine import TensorDataset, train_network
-from ._network import ACTIVATIONS, AttentionMLPNetwork
 from ._inputs import input_kind, make_input
+from ._network import ACTIVATIONS, AttentionMLPNetwork
 from ._preprocessing import check_tabular_input
 from ._sklearn_private import Interval, StrOptions, check_sample_weight
 from ._targets import ClassificationTarget, RegressionTarget
@@ -94,7 +94,10 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "numerical_scaling": [StrOptions({"quantile", "standard"}), None],
         "input_type": [StrOptions({"auto", "tabular", "sequence"})],
-        "patch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "patch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "n_cross_blocks": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -190,7 +193,8 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
 
         X = self._check_input(X, reset=not continuing)
         if not continuing:
-            self._input = make_input(X, self, rng.randint(_MAX_SEED)).fit(X)
+            self._input = make_input(X, self, rng.randint(_MAX_SEED))
+            self._input.fit(X)
             self.input_kind_ = self._input.kind
             self.n_features_in_ = self._input.n_features
             self._target = self._make_target(y).fit(y, self)
@@ -301,12 +305,12 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
     def _check_input(self, X: Any, *, reset: bool) -> Any:
         """Check ``X`` for fit (``reset``) or for a fitted model, whose input kind
         it must match; tables also go through scikit-learn's feature checks."""
-        kind = input_kind(X, self.input_type)
+        kind = input_kind(X, self.input_type, None if reset else self.input_kind_)
         if not reset and kind != self.input_kind_:
             raise ValueError(
-                f"{type(self).__name__} was fitted on {self.input_kind_} input, but "
-                f"X is {kind} input ({type(X).__name__} with "
-                f"{getattr(X, 'ndim', 'no')} dimensions)"
+                f"{type(self).__name__} was fitted on {self.input_kind_} data, but X "
+                f"is {kind} data ({type(X).__name__}"
+                + (f" with {X.ndim} dimensions)" if hasattr(X, "ndim") else ")")
             )
         if kind == "tabular":
             X = check_tabular_input(X, self)
@@ -394,9 +398,13 @@ or dict of such arrays
                 for name, per_block in weights.items():
                     if per_block:
                         stacked = torch.stack(per_block, dim=1)  # (B, blocks, H, T, T')
-                        chunks.setdefault(name, []).append(stacked.float().cpu().numpy())
-        maps = {name: np.concatenate(c).astype(np.float64) for name, c in chunks.items()}
-        return maps if self.input_kind_ == "two" else maps["main"]
+                        chunks.setdefault(name, []).append(
+                            stacked.float().cpu().numpy()
+                        )
+        maps = {
+            name: np.concatenate(c).astype(np.float64) for name, c in chunks.items()
+        }
+        return maps if self.input_kind_ == "two_inputs" else maps["main"]
 
     @property
     def token_names_(self) -> np.ndarray | dict[str, np.ndarray]:

@@ -98,7 +98,7 @@ categorical_features : "auto", None or array-like, default="auto"
     patch_size : int or "auto", default="auto"
         Consecutive time steps per token for sequences, so attention costs
         ``(n_steps / patch_size)**2``. "auto" keeps the longest training sequence
-        within 64 tokens.
+        within 16 tokens.
 
     n_cross_blocks : int, default=1
         With :class:`TwoInputs`, the number of cross-attention blocks (each followed

@@ -5,8 +5,8 @@ Three kinds of X reach the estimators:
 - ``"tabular"``: a 2-D array or DataFrame, one token per feature;
 - ``"sequence"``: a 3-D array, a list of per-sample arrays, or a 2-D array of time
   steps (``input_type="sequence"``), one token per patch of steps;
-- ``"two"``: a :class:`TwoInputs` holding one input of either kind per role, where
-  the ``main`` input's tokens cross-attend to the ``context`` input's tokens.
+- ``"two_inputs"``: a :class:`TwoInputs` holding one input of either kind per role,
+  where the ``main`` input's tokens cross-attend to the ``context`` input's tokens.
 """
 
 from __future__ import annotations
@@ -84,16 +84,23 @@ def _take(X: Any, rows: np.ndarray) -> Any:
     return _safe_indexing(X, rows)
 
 
-def input_kind(X: Any, input_type: str) -> str:
-    """``"tabular"``, ``"sequence"`` or ``"two"`` for ``X`` and the ``input_type``
-    parameter ("auto" decides by shape: 3-D arrays and lists of per-sample arrays are
-    sequences, everything else a table)."""
+def input_kind(X: Any, input_type: str, fitted_kind: str | None = None) -> str:
+    """``"tabular"``, ``"sequence"`` or ``"two_inputs"`` for ``X`` and the
+    ``input_type`` parameter.
+
+    "auto" decides by shape: 3-D arrays and lists of per-sample arrays are sequences,
+    everything else a table. A model fitted on sequences also reads a list of
+    equal-length 1-D arrays as univariate sequences.
+    """
     if isinstance(X, TwoInputs):
-        return "two"
+        return "two_inputs"
     if input_type != "auto":
         return input_type
     if is_sequence_list(X) or getattr(X, "ndim", None) == 3:
         return "sequence"
+    if fitted_kind == "sequence" and isinstance(X, list | tuple):
+        if X and all(isinstance(s, np.ndarray) for s in X):
+            return "sequence"
     return "tabular"
 
 
@@ -186,7 +193,7 @@ class SequenceInput(SequenceEncoder):
 class TwoInput:
     """A main and a context input, their arrays kept apart by key prefixes."""
 
-    kind = "two"
+    kind = "two_inputs"
 
     def __init__(self, main: TabularInput | SequenceInput, context: Any) -> None:
         self.main = main
@@ -200,7 +207,10 @@ class TwoInput:
     def transform(self, X: TwoInputs) -> dict[str, np.ndarray]:
         arrays = dict(self.main.transform(X.main))
         arrays.update(
-            {CONTEXT_PREFIX + k: v for k, v in self.context.transform(X.context).items()}
+            {
+                CONTEXT_PREFIX + k: v
+                for k, v in self.context.transform(X.context).items()
+            }
         )
         return arrays
 
@@ -244,7 +254,7 @@ def make_input(X: Any, estimator: Any, seed: int) -> Input:
         return TabularInput(encoder, estimator)
 
     kind = input_kind(X, estimator.input_type)
-    if kind == "two":
+    if kind == "two_inputs":
         return TwoInput(
             single(_part_kind(X.main), estimator.categorical_features, False),
             single(_part_kind(X.context), "auto", False),

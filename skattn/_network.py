@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -336,7 +337,9 @@ class FeatureTokenizer(nn.Module):
         return torch.cat([numerical, categorical], dim=1)  # (B, F, D)
 
 
-def sinusoidal_positions(n_positions: int, d_token: int, device: torch.device) -> Tensor:
+def sinusoidal_positions(
+    n_positions: int, d_token: int, device: torch.device
+) -> Tensor:
     """Fixed sine/cosine position codes (Vaswani et al., 2017) of shape (P, D).
 
     NOTE[DIFF]: fixed rather than learned, so that sequences longer than any seen in
@@ -395,7 +398,9 @@ class SequenceTokenizer(nn.Module):
             dim=-1,
         )  # (B, P, 2 * p * C)
         tokens = self.projection(patches)  # (B, P, D)
-        tokens = tokens + sinusoidal_positions(n_patches, tokens.shape[-1], x_seq.device)
+        tokens = tokens + sinusoidal_positions(
+            n_patches, tokens.shape[-1], x_seq.device
+        )
         starts = torch.arange(n_patches, device=x_seq.device) * self.patch_size
         padding = starts[None, :] >= lengths[:, None]  # (B, P)
         return tokens, padding
@@ -466,7 +471,7 @@ residual_dropout :
         n_cross_blocks: int = 0,
     ) -> None:
         super().__init__()
-        block_params = dict(
+        block_params: dict[str, Any] = dict(
             d_token=d_token,
             n_heads=n_heads,
             d_hidden=max(1, round(d_token * ffn_factor)),
@@ -517,22 +522,44 @@ residual_dropout :
         else:
             padding = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
         weights: dict[str, list[Tensor]] = {"main": [], "context": [], "cross": []}
-
-        def run(stack, x, name, context=None, mask=None):  # type: ignore[no-untyped-def]
-            for block in stack:
-                x, w = block(
-                    x, context, key_padding_mask=mask, return_weights=return_weights
-                )
-                if w is not None:
-                    weights[name].append(w)
-            return x
-
-        x = run(self.blocks, x, "main", mask=padding)
+        x = self._run(self.blocks, x, None, padding, weights["main"], return_weights)
         if self.context is not None:
             context, context_padding = self.context(inputs)  # (B, Tc, D)
-            context = run(self.context_blocks, context, "context", mask=context_padding)
-            x = run(self.cross_blocks, x, "cross", context, context_padding)
+            context = self._run(
+                self.context_blocks,
+                context,
+                None,
+                context_padding,
+                weights["context"],
+                return_weights,
+            )
+            x = self._run(
+                self.cross_blocks,
+                x,
+                context,
+                context_padding,
+                weights["cross"],
+                return_weights,
+            )  # (B, T, D)
         return x, padding, weights
+
+    @staticmethod
+    def _run(
+        stack: nn.ModuleList,
+        x: Tensor,
+        context: Tensor | None,
+        key_padding: Tensor | None,
+        weights: list[Tensor],
+        return_weights: bool,
+    ) -> Tensor:
+        """Pass ``x`` through ``stack``, appending each block's weights on request."""
+        for block in stack:
+            x, block_weights = block(
+                x, context, key_padding_mask=key_padding, return_weights=return_weights
+            )
+            if block_weights is not None:
+                weights.append(block_weights)
+        return x
 
     def embed(
         self, inputs: dict[str, Tensor], *, return_weights: bool = False

@@ -215,7 +215,7 @@ def test_predict_checks_the_number_and_names_of_features(fitted_on_frame):
     ):
         frame_clf.predict(X.drop(columns="city"))
     with pytest.raises(
-        ValueError, match="fitted on tabular input, but X is sequence input"
+        ValueError, match="fitted on tabular data, but X is sequence data"
     ):
         clf.predict(np.zeros((2, 3, 1)))
     with pytest.raises(ValueError, match="Input X contains infinity"):

@@ -72,7 +72,9 @@ def make_network(**overrides) -> AttentionMLPNetwork:
         category_cardinalities=params.pop("category_cardinalities"),
         d_token=params["d_token"],
     )
-    return AttentionMLPNetwork(main=InputTokens(tokenizer, ("x_num", "x_cat")), **params)
+    return AttentionMLPNetwork(
+        main=InputTokens(tokenizer, ("x_num", "x_cat")), **params
+    )
 
 
 def as_inputs(x_num: torch.Tensor, x_cat: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -616,7 +618,9 @@ def test_a_rows_output_does_not_depend_on_the_other_rows():
     x_num, x_cat = make_inputs(n_rows=8)
 
     batch = net(as_inputs(x_num, x_cat))
-    one_by_one = torch.cat([net(as_inputs(x_num[i : i + 1], x_cat[i : i + 1])) for i in range(8)])
+    one_by_one = torch.cat(
+        [net(as_inputs(x_num[i : i + 1], x_cat[i : i + 1])) for i in range(8)]
+    )
     reversed_batch = net(as_inputs(x_num.flip(0), x_cat.flip(0))).flip(0)
 
     torch.testing.assert_close(batch, one_by_one, atol=ATOL, rtol=0)
@@ -652,7 +656,9 @@ def test_dropout_is_active_in_train_mode_only(dropout):
     x_num, x_cat = make_inputs(n_rows=16)
 
     net.train()
-    assert not torch.allclose(net(as_inputs(x_num, x_cat)), net(as_inputs(x_num, x_cat)))
+    assert not torch.allclose(
+        net(as_inputs(x_num, x_cat)), net(as_inputs(x_num, x_cat))
+    )
 
     net.eval()
     first = net(as_inputs(x_num, x_cat))
@@ -663,7 +669,9 @@ def test_dropout_is_active_in_train_mode_only(dropout):
             module.p = 0.0
         if isinstance(module, MultiHeadAttention):
             module.dropout = 0.0
-    torch.testing.assert_close(net.train()(as_inputs(x_num, x_cat)), first, atol=ATOL, rtol=0)
+    torch.testing.assert_close(
+        net.train()(as_inputs(x_num, x_cat)), first, atol=ATOL, rtol=0
+    )
 
 
 def test_without_dropout_train_and_eval_modes_agree():

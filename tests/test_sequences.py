@@ -1,0 +1,274 @@
+"""Sequences and two inputs with cross-attention, through the same three estimators."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from conftest import SHARED_BENCH
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skattn import AttentionFeatureExtractor, AttentionMLPClassifier, TwoInputs
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FAST = dict(d_token=16, n_heads=2, n_blocks=1, learning_rate=3e-3, random_state=0)
+
+
+def shared_dataset(name: str) -> dict:
+    if not (SHARED_BENCH / "datasets.py").exists():
+        pytest.skip("../shared/bench is not available")
+    sys.path.insert(0, str(SHARED_BENCH))
+    from datasets import load
+
+    return load(name)
+
+
+def rising_or_falling(n: int = 120, n_steps: int = 20, seed: int = 0):
+    """Univariate series that trend up (1) or down (0) under noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    slope = np.where(y == 1, 1.0, -1.0)[:, None]
+    X = slope * np.linspace(0, 1, n_steps)[None, :] + 0.3 * rng.normal(
+        size=(n, n_steps)
+    )
+    return X[:, :, None], y  # (n, T, 1)
+
+
+@pytest.fixture(scope="module")
+def trend_model():
+    X, y = rising_or_falling()
+    return AttentionMLPClassifier(max_iter=30, **FAST).fit(X, y), X, y
+
+
+# -- real data, official splits ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "minimum"),
+    [("GunPoint", 0.8), ("BasicMotions", 0.7)],  # chance: 0.5 and 0.25
+)
+def test_learns_real_sequences_well_above_chance(name, minimum):
+    data = shared_dataset(name)
+    # Small training sets need patience: the loss sits on a plateau for a while.
+    clf = AttentionMLPClassifier(
+        max_iter=200, n_iter_no_change=50, **{**FAST, "d_token": 32}
+    )
+    clf.fit(data["X_train"], data["y_train"])
+    assert clf.score(data["X_test"], data["y_test"]) > minimum
+
+
+def test_variable_length_padding_does_not_leak_into_predictions():
+    data = shared_dataset("JapaneseVowels")  # 12 channels, lengths 7 to 29
+    X_train, y_train = data["X_train"], data["y_train"]
+    clf = AttentionMLPClassifier(max_iter=15, **FAST).fit(X_train, y_train)
+    X_test = data["X_test"][:40]
+    lengths = data["lengths_test"][:40]
+    batched = clf.predict_proba(X_test)  # padded to the longest of the 40
+    one_by_one = np.vstack(
+        [clf.predict_proba([X_test[i, : lengths[i]]]) for i in range(40)]
+    )
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-5, atol=1e-6)
+    longer = np.concatenate([X_test, np.full((40, 30, 12), np.nan)], axis=1)
+    np.testing.assert_allclose(clf.predict_proba(longer), batched, rtol=1e-5, atol=1e-6)
+    assert clf.score(data["X_test"], data["y_test"]) > 0.5  # 9 classes: chance 0.11
+
+
+# -- the forms a sequence can take -------------------------------------------------
+def test_columns_as_steps_list_and_padded_array_are_the_same_input(trend_model):
+    clf, X, y = trend_model
+    expected = clf.predict_proba(X)
+    as_columns = clone(clf).set_params(input_type="sequence").fit(X[:, :, 0], y)
+    np.testing.assert_array_equal(as_columns.predict_proba(X[:, :, 0]), expected)
+    as_list = clf.predict_proba([series for series in X])
+    np.testing.assert_allclose(as_list, expected, rtol=1e-6, atol=1e-7)
+    univariate_list = clf.predict_proba([series[:, 0] for series in X])
+    np.testing.assert_allclose(univariate_list, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_learns_a_trend_and_reports_sequence_attributes(trend_model):
+    clf, X, y = trend_model
+    assert clf.score(X, y) > 0.9
+    assert clf.input_kind_ == "sequence"
+    assert clf.n_features_in_ == 1
+    assert not hasattr(clf, "feature_names_in_")
+    assert list(clf.token_names_[:3]) == ["[CLS]", "steps 0-1", "steps 2-3"]
+    maps = clf.attention_maps(X[:3])
+    assert maps.shape == (3, 1, 2, 11, 11)  # 20 steps in patches of 2, and CLS
+    np.testing.assert_allclose(maps.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_missing_values_inside_a_sequence_are_not_padding(trend_model):
+    clf, X, _ = trend_model
+    gappy = X[:5].copy()
+    gappy[:, 3:6] = np.nan  # a gap in the middle, not at the end
+    proba = clf.predict_proba(gappy)
+    assert np.isfinite(proba).all()
+    shortened = clf.predict_proba([series[:3] for series in X[:5]])
+    assert not np.allclose(proba, shortened)
+
+
+def test_long_sequences_are_cut_into_patches():
+    X, y = rising_or_falling(n=40, n_steps=2000)
+    clf = AttentionMLPClassifier(max_iter=2, **FAST).fit(X, y)
+    assert len(clf.token_names_) == 1 + 16  # ceil(2000 / ceil(2000 / 16)) patches
+    assert clf.token_names_[1] == "steps 0-124"
+    fixed = clone(clf).set_params(patch_size=100).fit(X, y)
+    assert len(fixed.token_names_) == 1 + 20
+
+
+def test_same_seed_same_model_and_rows_independent(trend_model):
+    clf, X, y = trend_model
+    again = clone(clf).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    alone = np.vstack([clf.predict_proba(X[i : i + 1]) for i in (0, 5, 9)])
+    np.testing.assert_allclose(alone, clf.predict_proba(X)[[0, 5, 9]], atol=1e-6)
+
+
+def test_extractor_gives_fixed_width_vectors_and_per_step_embeddings():
+    rng = np.random.default_rng(0)
+    sequences = [rng.normal(size=(rng.integers(5, 12), 3)) for _ in range(60)]
+    y = np.array([s[:, 0].mean() > 0 for s in sequences], dtype=int)
+    extractor = AttentionFeatureExtractor(n_components=6, max_iter=3, **FAST)
+    Z = extractor.fit(sequences, y).transform(sequences)
+    assert Z.shape == (60, 6)
+    steps = extractor.transform_tokens(sequences[:3])
+    lengths = [len(s) for s in sequences[:3]]
+    assert steps.shape == (3, max(lengths), 16)
+    for i, length in enumerate(lengths):
+        assert np.isfinite(steps[i, :length]).all()
+        assert np.isnan(steps[i, length:]).all()
+
+
+def test_sklearn_tools_accept_sequences(trend_model):
+    clf, X, y = trend_model
+    scores = cross_val_score(clone(clf).set_params(max_iter=5), X, y, cv=3)
+    assert scores.shape == (3,)
+    search = GridSearchCV(
+        clone(clf).set_params(max_iter=3), {"patch_size": [1, 4]}, cv=2
+    ).fit(X, y)
+    assert search.best_params_["patch_size"] in (1, 4)
+    doubled = make_pipeline(FunctionTransformer(lambda Z: 2 * Z), clone(clf))
+    assert doubled.fit(X, y).predict(X).shape == (len(y),)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+# -- errors ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        ([np.ones((3, 2)), np.ones((0, 2))], "sequences [1] have length 0"),
+        ([np.ones((3, 2)), np.ones((4, 3))], "same number of channels; got [2, 3]"),
+        (np.full((2, 5, 1), np.nan), "sequences [0, 1] have length 0"),
+        (np.where(np.eye(5)[None, :, :1] > 0, np.inf, 0.0), "contains infinity"),
+    ],
+    ids=["empty-sequence", "channels-differ", "all-missing", "inf"],
+)
+def test_bad_sequences_are_clear_errors(X, message):
+    n = len(X)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        AttentionMLPClassifier(**FAST).fit(X, np.arange(n) % 2)
+
+
+def test_predict_checks_channels_and_input_kind(trend_model):
+    clf, X, _ = trend_model
+    with pytest.raises(
+        ValueError, match="X has 2 channels, but the sequences seen in fit had 1"
+    ):
+        clf.predict(np.concatenate([X, X], axis=2))
+    with pytest.raises(
+        ValueError, match="fitted on sequence data, but X is tabular data"
+    ):
+        clf.predict(X[:, :, 0])
+
+
+# -- two inputs, cross-attention ---------------------------------------------------
+def interaction_data(n: int = 800, seed: int = 0):
+    """The static input says which of two channels to read; the label is the sign of
+    that channel's mean. Neither input predicts the label alone (static: chance;
+    sequences: at most 75%, when both channels agree)."""
+    rng = np.random.default_rng(seed)
+    which = rng.integers(0, 2, n)
+    level = rng.choice([-1.0, 1.0], size=(n, 2))
+    sequences = level[:, None, :] + 0.5 * rng.normal(size=(n, 8, 2))  # (n, T, 2)
+    static = np.column_stack([which, 1 - which]).astype(float)
+    y = (level[np.arange(n), which] > 0).astype(int)
+    return static, sequences, y
+
+
+@pytest.fixture(scope="module")
+def interaction_split():
+    static, sequences, y = interaction_data()
+    X = TwoInputs(static, sequences)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    return X_train, X_test, y_train, y_test
+
+
+def test_cross_attention_learns_what_neither_input_predicts_alone(interaction_split):
+    X_train, X_test, y_train, y_test = interaction_split
+    params = dict(max_iter=60, **FAST)
+    both = AttentionMLPClassifier(**params).fit(X_train, y_train)
+    sequence_only = AttentionMLPClassifier(**params).fit(X_train.context, y_train)
+    static_only = LogisticRegression().fit(X_train.main, y_train)
+    assert static_only.score(X_test.main, y_test) < 0.6
+    assert sequence_only.score(X_test.context, y_test) < 0.82
+    assert both.score(X_test, y_test) > 0.95
+
+
+def test_two_inputs_split_consistently_in_sklearn_tools(interaction_split):
+    X_train, _, y_train, _ = interaction_split
+    assert isinstance(X_train, TwoInputs)
+    assert len(X_train) == len(X_train.main) == len(X_train.context) == len(y_train)
+    clf = AttentionMLPClassifier(max_iter=3, **FAST)
+    assert cross_val_score(clf, X_train, y_train, cv=2).shape == (2,)
+    search = GridSearchCV(clf, {"n_cross_blocks": [1, 2]}, cv=2).fit(X_train, y_train)
+    assert search.best_estimator_.predict(X_train).shape == (len(y_train),)
+
+
+def test_attention_of_both_kinds_can_be_retrieved(interaction_split):
+    X_train, X_test, y_train, _ = interaction_split
+    clf = AttentionMLPClassifier(max_iter=2, n_cross_blocks=2, **FAST).fit(
+        X_train, y_train
+    )
+    maps = clf.attention_maps(X_test[:5])
+    assert maps["main"].shape == (5, 1, 2, 3, 3)  # CLS + 2 static features
+    assert maps["context"].shape == (5, 1, 2, 8, 8)  # 8 steps
+    assert maps["cross"].shape == (5, 2, 2, 3, 8)  # main tokens attend to steps
+    for kind in maps.values():
+        np.testing.assert_allclose(kind.sum(axis=-1), 1.0, rtol=1e-5)
+    names = clf.token_names_
+    assert list(names["main"]) == ["[CLS]", "x0", "x1"]
+    assert len(names["context"]) == 8
+
+
+def test_two_input_errors():
+    with pytest.raises(
+        ValueError,
+        match="same number of samples in both inputs; got main=3 and context=2",
+    ):
+        TwoInputs(np.zeros((3, 2)), np.zeros((2, 4, 1)))
+    static, sequences, y = interaction_data(40)
+    clf = AttentionMLPClassifier(max_iter=1, **FAST).fit(
+        TwoInputs(static, sequences), y
+    )
+    with pytest.raises(
+        ValueError, match="fitted on two_inputs data, but X is sequence data"
+    ):
+        clf.predict(sequences)
+    with pytest.raises(ValueError, match="X has 3 channels"):
+        clf.predict(TwoInputs(static, np.zeros((40, 8, 3))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(
+            ValueError,
+            match="X has 1 features, but AttentionMLPClassifier is expecting 2",
+        ):
+            clf.predict(TwoInputs(static[:, :1], sequences))
