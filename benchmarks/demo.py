@@ -22,6 +22,23 @@ Datasets:
   missing values in ``bp``, ``s5`` and the BMI band. skattn takes this frame as it is:
   no imputation or encoding step.
 
+Two more show skattn's other kinds of input:
+
+- ``digits_as_sequences``: the digits split above with each 8x8 image read as a
+  sequence of 8 time steps (its rows) of 8 channels (its columns), a 3-D array of
+  shape (n_samples, 8, 8); skattn makes one token per step, 9 tokens per sample with
+  the CLS token, instead of 65. Only skattn is fitted here: the baselines on the same
+  split and the same 64 values, flattened, are the ``digits`` rows.
+- ``two_inputs_synthetic``: 2,000 synthetic samples (:func:`make_two_inputs`) of a
+  static table of 2 columns, saying which of two sequence channels matters, and
+  sequences of 8 steps x 2 channels; the label is the sign of the chosen channel's
+  mean. skattn gets ``TwoInputs(static, sequences)``, so the static tokens (and the
+  CLS token) cross-attend to the sequence steps, and, as an ablation, the sequences
+  alone. HistGradientBoosting and ``LogisticRegression`` (behind a
+  ``StandardScaler``) get the 18 concatenated values (static, then the flattened
+  sequence). The mean cross-attention of the CLS token over the sequence steps is
+  printed for a few test samples and stored.
+
 skattn settings: the estimators' defaults (2 blocks, ``d_token=64``, 4 heads,
 ``learning_rate=1e-3``, ``max_iter=100`` epochs, ``batch_size="auto"``,
 ``early_stopping="auto"``, which is off below 10,000 rows) with ``random_state=0``.
@@ -32,9 +49,11 @@ the script is 0.
 
 The table printed shows accuracy and ROC AUC (binary only) for classification, R^2
 and RMSE for regression, the wall-clock seconds of ``fit`` and ``predict``, and the
-fitted ``n_iter_`` (epochs, or boosting iterations for HistGradientBoosting). The
-same numbers, with the versions of Python, torch, scikit-learn and skattn, the date
-and the CPU count, are written as JSON.
+fitted ``n_iter_`` (epochs, boosting iterations for HistGradientBoosting, solver
+iterations for LogisticRegression). The same numbers, with the versions of Python,
+torch, scikit-learn and skattn, the date and the CPU count, are written as JSON,
+together with the CLS token's mean cross-attention over the context tokens of the
+two-input model.
 
 Run from the repository root (a few minutes on 2 CPU cores)::
 
@@ -78,6 +97,7 @@ from sklearn.ensemble import (
     HistGradientBoostingRegressor,
 )
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
     r2_score,
@@ -87,10 +107,10 @@ from sklearn.metrics import (
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 import skattn
-from skattn import AttentionMLPClassifier, AttentionMLPRegressor
+from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
 
 Task = Literal["classification", "regression"]
 T = TypeVar("T")
@@ -101,11 +121,16 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "demo.json"
 SKATTN_PARAMS: dict[str, Any] = {"random_state": RANDOM_STATE}
 # Score columns of the table and the JSON, in order; a task fills some of them.
 SCORE_NAMES = ("accuracy", "roc_auc", "r2", "rmse")
+# The synthetic two-input dataset, and the name of skattn's model on both inputs.
+TWO_INPUTS_NAME = "two_inputs_synthetic"
+TWO_INPUTS_MODEL = AttentionMLPClassifier.__name__
+# Test samples whose cross-attention is printed.
+N_ATTENTION_SAMPLES = 3
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A named train/test split of one table.
+    """A named train/test split of one table, of sequences or of two inputs.
 
     Attributes
     ----------
@@ -113,7 +138,8 @@ class Dataset:
         Short name used in the table and the JSON.
     task : {"classification", "regression"}
         What the target is.
-    X_train, X_test : DataFrame
+    X_train, X_test : DataFrame, ndarray of shape (n, n_steps, n_channels) or \
+TwoInputs
         Features of the training and test rows.
     y_train, y_test : Series
         Targets of the training and test rows.
@@ -121,8 +147,8 @@ class Dataset:
 
     name: str
     task: Task
-    X_train: pd.DataFrame
-    X_test: pd.DataFrame
+    X_train: Any
+    X_test: Any
     y_train: pd.Series
     y_test: pd.Series
 
@@ -137,8 +163,11 @@ class Result:
         Names of the dataset and the model.
     task : {"classification", "regression"}
         The dataset's task.
-    n_train, n_test, n_features : int
-        Shape of the split.
+    n_train, n_test : int
+        Rows of the split.
+    n_features : int
+        Values per sample: the columns of a table, steps x channels of sequences, the
+        sum of both parts' for two inputs.
     fit_seconds, predict_seconds : float
         Wall-clock seconds of ``fit`` on the training rows and of ``predict`` on the
         test rows.
@@ -162,8 +191,8 @@ class Result:
 
 
 # -- data ----------------------------------------------------------------------------
-def split(name: str, task: Task, X: pd.DataFrame, y: pd.Series) -> Dataset:
-    """Split a table into fixed training and test parts (25% test).
+def split(name: str, task: Task, X: Any, y: pd.Series) -> Dataset:
+    """Split a dataset into fixed training and test parts (25% test).
 
     Parameters
     ----------
@@ -171,7 +200,7 @@ def split(name: str, task: Task, X: pd.DataFrame, y: pd.Series) -> Dataset:
         Name of the dataset.
     task : {"classification", "regression"}
         Classification splits are stratified on ``y``.
-    X : DataFrame of shape (n_samples, n_features)
+    X : DataFrame or TwoInputs with n_samples rows
         Features.
     y : Series of shape (n_samples,)
         Target.
@@ -217,23 +246,96 @@ def make_mixed_diabetes() -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
+def images_as_sequences(digits: Dataset) -> Dataset:
+    """The digits split with each 8x8 image read as 8 steps (rows) x 8 channels.
+
+    Parameters
+    ----------
+    digits : Dataset
+        The digits split; its 64 columns are the pixels of an image, row by row.
+
+    Returns
+    -------
+    dataset : Dataset
+        ``digits_as_sequences``: the same rows, targets and split, with features of
+        shape (n, 8, 8) indexed by (sample, image row, image column).
+    """
+
+    def as_sequences(X: pd.DataFrame) -> np.ndarray:
+        return X.to_numpy().reshape(len(X), 8, 8)
+
+    return Dataset(
+        "digits_as_sequences",
+        digits.task,
+        as_sequences(digits.X_train),
+        as_sequences(digits.X_test),
+        digits.y_train,
+        digits.y_test,
+    )
+
+
+def make_two_inputs(
+    n_samples: int = 2000, n_steps: int = 8
+) -> tuple[TwoInputs, pd.Series]:
+    """Synthetic two-input data whose label needs both inputs.
+
+    Each sample picks one of two channels at random; the static table says which
+    (one-hot), the sequence has two channels of standard normal noise, and the label
+    is 1 when the picked channel's mean over the steps is positive. The sequence
+    alone says the label only where both channels' means have the same sign (about
+    half the samples); the static table alone says nothing.
+
+    Parameters
+    ----------
+    n_samples : int, default=2000
+        Number of samples.
+    n_steps : int, default=8
+        Time steps per sequence.
+
+    Returns
+    -------
+    X : TwoInputs
+        ``main``: DataFrame of shape (n_samples, 2), columns ``channel_0`` and
+        ``channel_1`` (0.0 or 1.0); ``context``: ndarray of shape
+        (n_samples, n_steps, 2).
+    y : Series of shape (n_samples,)
+        The 0/1 labels, about balanced.
+    """
+    rng = np.random.default_rng(RANDOM_STATE)
+    channel = rng.integers(2, size=n_samples)
+    static = pd.DataFrame(
+        np.eye(2)[channel], columns=["channel_0", "channel_1"], dtype=float
+    )
+    sequences = rng.standard_normal((n_samples, n_steps, 2))
+    picked_mean = sequences[np.arange(n_samples), :, channel].mean(axis=1)
+    y = pd.Series((picked_mean > 0).astype(int), name="label")
+    return TwoInputs(static, sequences), y
+
+
 def load_datasets() -> list[Dataset]:
-    """Load the demo's datasets as DataFrames and split them.
+    """Load the demo's datasets and split them.
 
     Returns
     -------
     datasets : list of Dataset
-        breast_cancer, digits, diabetes and diabetes_mixed.
+        breast_cancer, digits, digits_as_sequences (the digits split as 3-D
+        sequences), diabetes and diabetes_mixed as DataFrames, and
+        two_inputs_synthetic as :class:`TwoInputs`.
     """
+    digits = split(
+        "digits", "classification", *load_digits(return_X_y=True, as_frame=True)
+    )
     return [
         split(
             "breast_cancer",
             "classification",
             *load_breast_cancer(return_X_y=True, as_frame=True),
         ),
-        split("digits", "classification", *load_digits(return_X_y=True, as_frame=True)),
+        digits,
+        images_as_sequences(digits),
         split("diabetes", "regression", *load_diabetes(return_X_y=True, as_frame=True)),
         split("diabetes_mixed", "regression", *make_mixed_diabetes()),
+        split(TWO_INPUTS_NAME, "classification", *make_two_inputs()),
     ]
 
 
@@ -271,8 +373,8 @@ def mlp_preprocessor(X: pd.DataFrame) -> BaseEstimator:
     )
 
 
-def make_models(task: Task, X: pd.DataFrame) -> dict[str, BaseEstimator]:
-    """Unfitted skattn and baseline models for a task, keyed by display name.
+def make_table_models(task: Task, X: pd.DataFrame) -> dict[str, BaseEstimator]:
+    """Unfitted skattn and baseline models for a table, keyed by display name.
 
     Parameters
     ----------
@@ -312,6 +414,72 @@ def make_models(task: Task, X: pd.DataFrame) -> dict[str, BaseEstimator]:
     }
 
 
+def context_part(X: TwoInputs) -> Any:
+    """The context input (here the sequences) of ``X``."""
+    return X.context
+
+
+def flat_features(X: TwoInputs) -> np.ndarray:
+    """The main table's columns followed by the flattened context sequences."""
+    main = np.asarray(X.main, dtype=float)
+    return np.hstack([main, np.asarray(X.context).reshape(len(main), -1)])
+
+
+def make_two_input_models() -> dict[str, BaseEstimator]:
+    """Unfitted classifiers for :class:`TwoInputs`, keyed by display name.
+
+    Returns
+    -------
+    models : dict of str to estimator
+        skattn on both inputs (cross-attention), skattn on the sequences alone, and
+        HistGradientBoosting and a scaled LogisticRegression on the flat
+        concatenation of both inputs; the last three are Pipelines whose first step
+        picks or flattens the inputs.
+    """
+    return {
+        TWO_INPUTS_MODEL: AttentionMLPClassifier(**SKATTN_PARAMS),
+        f"{TWO_INPUTS_MODEL} (sequences only)": make_pipeline(
+            FunctionTransformer(context_part), AttentionMLPClassifier(**SKATTN_PARAMS)
+        ),
+        HistGradientBoostingClassifier.__name__: make_pipeline(
+            FunctionTransformer(flat_features),
+            HistGradientBoostingClassifier(random_state=RANDOM_STATE),
+        ),
+        LogisticRegression.__name__: make_pipeline(
+            FunctionTransformer(flat_features),
+            StandardScaler(),
+            LogisticRegression(random_state=RANDOM_STATE),
+        ),
+    }
+
+
+def make_models(data: Dataset) -> dict[str, BaseEstimator]:
+    """Unfitted models for a dataset, keyed by display name.
+
+    Parameters
+    ----------
+    data : Dataset
+        The split; the kind of its features picks the models.
+
+    Returns
+    -------
+    models : dict of str to estimator
+        Tables: :func:`make_table_models`. Two inputs: :func:`make_two_input_models`.
+        Sequences: skattn only, since their baselines are those of the table they
+        were read from (``digits``), on the same split.
+    """
+    if isinstance(data.X_train, TwoInputs):
+        return make_two_input_models()
+    if isinstance(data.X_train, np.ndarray) and data.X_train.ndim == 3:
+        skattn_cls = (
+            AttentionMLPClassifier
+            if data.task == "classification"
+            else AttentionMLPRegressor
+        )
+        return {skattn_cls.__name__: skattn_cls(**SKATTN_PARAMS)}
+    return make_table_models(data.task, data.X_train)
+
+
 # -- evaluation ----------------------------------------------------------------------
 def timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
     """Call ``function(*args)`` and measure its wall-clock time.
@@ -336,7 +504,7 @@ def timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
 
 
 def score_predictions(
-    task: Task, model: BaseEstimator, X: pd.DataFrame, y: pd.Series, y_pred: Any
+    task: Task, model: BaseEstimator, X: Any, y: pd.Series, y_pred: Any
 ) -> dict[str, float]:
     """Test-set scores of a fitted model.
 
@@ -346,7 +514,7 @@ def score_predictions(
         Chooses the metrics.
     model : estimator
         The fitted model (its ``predict_proba`` gives the binary ROC AUC).
-    X : DataFrame
+    X : DataFrame, ndarray or TwoInputs
         Test features.
     y : Series
         True test targets.
@@ -381,14 +549,34 @@ def n_iterations(model: BaseEstimator) -> int | None:
     Returns
     -------
     n_iter : int or None
-        The final estimator's ``n_iter_``, None if it has none.
+        The final estimator's ``n_iter_`` (the largest, for LogisticRegression's
+        per-class array), None if it has none.
     """
     if isinstance(model, TransformedTargetRegressor):
         model = model.regressor_
     if isinstance(model, Pipeline):
         model = model[-1]
     n_iter = getattr(model, "n_iter_", None)
-    return None if n_iter is None else int(n_iter)
+    return None if n_iter is None else int(np.max(n_iter))
+
+
+def n_features(X: Any) -> int:
+    """Values per sample of ``X``.
+
+    Parameters
+    ----------
+    X : DataFrame, ndarray or TwoInputs
+        Features.
+
+    Returns
+    -------
+    n_features : int
+        Columns of a table, steps x channels of a 3-D array of sequences, the sum
+        over both parts of a :class:`TwoInputs`.
+    """
+    if isinstance(X, TwoInputs):
+        return n_features(X.main) + n_features(X.context)
+    return int(np.prod(np.shape(X)[1:]))
 
 
 def evaluate(name: str, model: BaseEstimator, data: Dataset) -> Result:
@@ -416,7 +604,7 @@ def evaluate(name: str, model: BaseEstimator, data: Dataset) -> Result:
         task=data.task,
         n_train=len(data.X_train),
         n_test=len(data.X_test),
-        n_features=data.X_train.shape[1],
+        n_features=n_features(data.X_train),
         fit_seconds=fit_seconds,
         predict_seconds=predict_seconds,
         n_iter=n_iterations(model),
@@ -424,7 +612,9 @@ def evaluate(name: str, model: BaseEstimator, data: Dataset) -> Result:
     )
 
 
-def run_all(datasets: list[Dataset]) -> list[Result]:
+def run_all(
+    datasets: list[Dataset],
+) -> tuple[list[Result], dict[tuple[str, str], BaseEstimator]]:
     """Evaluate every model on every dataset, reporting progress on stderr.
 
     Parameters
@@ -436,13 +626,38 @@ def run_all(datasets: list[Dataset]) -> list[Result]:
     -------
     results : list of Result
         One per (dataset, model), in order.
+    models : dict of (str, str) to estimator
+        The fitted models, keyed by dataset and model name.
     """
     results = []
+    models = {}
     for data in datasets:
-        for name, model in make_models(data.task, data.X_train).items():
+        for name, model in make_models(data).items():
             print(f"fitting {name} on {data.name} ...", file=sys.stderr, flush=True)
             results.append(evaluate(name, model, data))
-    return results
+            models[data.name, name] = model
+    return results, models
+
+
+def cls_cross_attention(model: AttentionMLPClassifier, X: TwoInputs) -> np.ndarray:
+    """How much the CLS token attends to each context token, per sample.
+
+    Parameters
+    ----------
+    model : AttentionMLPClassifier
+        Fitted on :class:`TwoInputs`.
+    X : TwoInputs
+        Samples to look at.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples, n_context_tokens)
+        The CLS token's cross-attention weights (``attention_maps(X)["cross"]``,
+        query 0), averaged over the cross-attention blocks and heads; each row sums
+        to one. The context tokens are named by ``model.token_names_["context"]``.
+    """
+    cross = model.attention_maps(X)["cross"]  # (n, blocks, heads, queries, keys)
+    return cross[:, :, :, 0, :].mean(axis=(1, 2))
 
 
 # -- reporting -----------------------------------------------------------------------
@@ -508,13 +723,20 @@ def environment() -> dict[str, Any]:
     }
 
 
-def write_json(results: list[Result], total_seconds: float, path: Path) -> None:
+def write_json(
+    results: list[Result],
+    cross_attention: dict[str, Any],
+    total_seconds: float,
+    path: Path,
+) -> None:
     """Write the results, the environment and the skattn settings to ``path``.
 
     Parameters
     ----------
     results : list of Result
         The scores and timings.
+    cross_attention : dict
+        The two-input model's mean CLS cross-attention, from :func:`main`.
     total_seconds : float
         Wall-clock seconds of the whole run.
     path : Path
@@ -526,6 +748,7 @@ def write_json(results: list[Result], total_seconds: float, path: Path) -> None:
         "random_state": RANDOM_STATE,
         "total_seconds": total_seconds,
         "results": [asdict(r) for r in results],
+        "cross_attention": cross_attention,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
@@ -564,11 +787,33 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = parse_args(argv)
     start = time.perf_counter()
-    results = run_all(load_datasets())
+    datasets = load_datasets()
+    results, models = run_all(datasets)
+    two_inputs = next(d for d in datasets if d.name == TWO_INPUTS_NAME)
+    two_input_model = models[TWO_INPUTS_NAME, TWO_INPUTS_MODEL]
+    weights = cls_cross_attention(two_input_model, two_inputs.X_test)
     total_seconds = time.perf_counter() - start
+
     print(format_table(results))
+    print("\ndigits_as_sequences: same split as digits; its baselines are those rows.")
+    context_tokens = list(two_input_model.token_names_["context"])
+    print(
+        f"{TWO_INPUTS_NAME}: CLS cross-attention over the context tokens "
+        f"({context_tokens[0]} .. {context_tokens[-1]}), mean over blocks and heads:"
+    )
+    for i, row in enumerate(weights[:N_ATTENTION_SAMPLES]):
+        print(f"  test sample {i}: {np.array2string(row, precision=3)}")
+    mean_weights = weights.mean(axis=0)
+    print(f"  mean of all {len(weights)}: {np.array2string(mean_weights, precision=3)}")
     print(f"\ntotal: {total_seconds:.1f} s on {os.cpu_count()} CPUs")
-    write_json(results, total_seconds, args.output)
+    cross_attention = {
+        "dataset": TWO_INPUTS_NAME,
+        "model": TWO_INPUTS_MODEL,
+        "context_tokens": context_tokens,
+        "mean_cls_attention": mean_weights.tolist(),
+        "averaged_over": "test samples, cross-attention blocks and heads",
+    }
+    write_json(results, cross_attention, total_seconds, args.output)
     print(f"results written to {args.output}")
 
 

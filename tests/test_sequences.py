@@ -272,3 +272,17 @@ def test_two_input_errors():
             match="X has 1 features, but AttentionMLPClassifier is expecting 2",
         ):
             clf.predict(TwoInputs(static[:, :1], sequences))
+
+
+def test_two_sequence_inputs_and_a_sequence_regressor():
+    from skattn import AttentionMLPRegressor
+
+    rng = np.random.default_rng(0)
+    first = [rng.normal(size=(rng.integers(4, 9), 2)) for _ in range(80)]
+    second = rng.normal(size=(80, 6, 3))
+    y = np.array([s[:, 0].mean() for s in first]) + second[:, :, 1].mean(axis=1)
+    reg = AttentionMLPRegressor(max_iter=3, **FAST).fit(TwoInputs(first, second), y)
+    assert reg.input_kind_ == "two_inputs"
+    assert reg.predict(TwoInputs(first[:5], second[:5])).shape == (5,)
+    maps = reg.attention_maps(TwoInputs(first[:5], second[:5]))
+    assert maps["cross"].shape[-2:] == (1 + 8, 6)  # CLS + up to 8 steps -> 6 steps
