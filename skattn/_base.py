@@ -384,8 +384,12 @@ or dict of such arrays
             in block ``b``, head ``h``, for sample ``i``; each ``maps[i, b, h, q]``
             sums to one. Tokens are named by :attr:`token_names_`: the CLS token first
             (the row ``q=0`` is what the prediction reads), then the features
-            (numerical, then categorical) or the patches of steps. Padding tokens
-            after a short sequence get zero weight; their own rows are meaningless.
+            (numerical, then categorical) or the patches of steps. For sequences the
+            token axis is as long as the longest sequence in ``X`` (token ``i >= 1``
+            covers steps ``(i - 1) * patch_size`` to ``i * patch_size - 1``, which
+            :attr:`token_names_` spells out up to the longest training sequence);
+            padding tokens after a shorter sequence get zero weight, and their own
+            rows are meaningless.
             With :class:`TwoInputs`, a dict: ``"main"`` and ``"context"`` hold each
             input's self-attention, ``"cross"`` of shape (n_samples,
             n_cross_blocks, n_heads, n_tokens, n_context_tokens) the main tokens'
