@@ -305,7 +305,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
     def _check_input(self, X: Any, *, reset: bool) -> Any:
         """Check ``X`` for fit (``reset``) or for a fitted model, whose input kind
         it must match; tables also go through scikit-learn's feature checks."""
-        kind = input_kind(X, self.input_type, None if reset else self.input_kind_)
+        kind = input_kind(X, self.input_type)
         if not reset and kind != self.input_kind_:
             raise ValueError(
                 f"{type(self).__name__} was fitted on {self.input_kind_} data, but X "

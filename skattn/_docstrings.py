@@ -90,10 +90,11 @@ categorical_features : "auto", None or array-like, default="auto"
 
     input_type : {"auto", "tabular", "sequence"}, default="auto"
         How to read ``X``. "auto": a 3-D array ``(n_samples, n_steps, n_channels)``
-        or a list of per-sample ``(n_steps, n_channels)`` arrays is sequences, a
-        2-D array or DataFrame a table. "sequence" also reads a 2-D array as
-        univariate sequences, one column per step. Sequences may have different
-        lengths (as a list, or NaN-padded after their end) and missing values.
+        or a list of per-sample ``(n_steps, n_channels)`` or ``(n_steps,)`` arrays
+        is sequences; a 2-D array, DataFrame or list of lists a table. "sequence"
+        also reads a 2-D array as univariate sequences, one column per step.
+        Sequences may have different lengths (as a list, or NaN-padded after their
+        end) and missing values.
 
     patch_size : int or "auto", default="auto"
         Consecutive time steps per token for sequences, so attention costs
@@ -120,7 +121,9 @@ device : "auto", str or torch.device, default="auto"
 
     warm_start : bool, default=False
         Reuse the fitted network, encoders and classes as the starting point of the
-        next ``fit`` instead of starting afresh. The optimiser's moments restart.""",
+        next ``fit`` instead of starting afresh. The optimiser's moments restart;
+        the network's shape and the input encoding (``d_token``, ``patch_size``,
+        ``categorical_features``, ...) stay those of the first fit.""",
     "fitted_attributes": """\
 n_features_in_ : int
         Number of features seen during fit.

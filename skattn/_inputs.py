@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
@@ -84,13 +85,13 @@ def _take(X: Any, rows: np.ndarray) -> Any:
     return _safe_indexing(X, rows)
 
 
-def input_kind(X: Any, input_type: str, fitted_kind: str | None = None) -> str:
+def input_kind(X: Any, input_type: str) -> str:
     """``"tabular"``, ``"sequence"`` or ``"two_inputs"`` for ``X`` and the
     ``input_type`` parameter.
 
-    "auto" decides by shape: 3-D arrays and lists of per-sample arrays are sequences,
-    everything else a table. A model fitted on sequences also reads a list of
-    equal-length 1-D arrays as univariate sequences.
+    "auto" decides by form: 3-D arrays and collections of per-sample arrays (a list
+    or tuple of arrays, or a 1-D object array of them) are sequences; 2-D arrays,
+    DataFrames and lists of lists are tables.
     """
     if isinstance(X, TwoInputs):
         return "two_inputs"
@@ -98,14 +99,11 @@ def input_kind(X: Any, input_type: str, fitted_kind: str | None = None) -> str:
         return input_type
     if is_sequence_list(X) or getattr(X, "ndim", None) == 3:
         return "sequence"
-    if fitted_kind == "sequence" and isinstance(X, list | tuple):
-        if X and all(isinstance(s, np.ndarray) for s in X):
-            return "sequence"
     return "tabular"
 
 
-def _part_kind(X: Any) -> str:
-    return "sequence" if input_kind(X, "auto") == "sequence" else "tabular"
+def _frame_columns(X: Any) -> list[str] | None:
+    return [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
 
 
 class TabularInput:
@@ -118,7 +116,9 @@ class TabularInput:
         self.estimator = estimator
 
     def fit(self, X: Any) -> TabularInput:
-        self.encoder.fit(check_tabular_input(X, self.estimator))
+        X = check_tabular_input(X, self.estimator)
+        self.column_names_ = _frame_columns(X)
+        self.encoder.fit(X)
         return self
 
     def transform(self, X: Any) -> dict[str, np.ndarray]:
@@ -129,6 +129,14 @@ class TabularInput:
                 f"X has {X.shape[1]} features, but {type(self.estimator).__name__} "
                 f"is expecting {expected} features as input."
             )
+        columns = _frame_columns(X)
+        if self.column_names_ is not None and columns is not None:
+            if columns != self.column_names_:
+                raise ValueError(
+                    "The feature names should match those that were passed during "
+                    f"fit, in the same order: expected {self.column_names_}, got "
+                    f"{columns}"
+                )
         x_num, x_cat = self.encoder.transform(X)
         return {"x_num": x_num, "x_cat": x_cat}
 
@@ -253,11 +261,26 @@ def make_input(X: Any, estimator: Any, seed: int) -> Input:
         )
         return TabularInput(encoder, estimator)
 
+    steps_are_columns = estimator.input_type == "sequence"
     kind = input_kind(X, estimator.input_type)
     if kind == "two_inputs":
+        main_kind = input_kind(X.main, estimator.input_type)
+        _check_categorical_features(main_kind, estimator.categorical_features)
         return TwoInput(
-            single(_part_kind(X.main), estimator.categorical_features, False),
-            single(_part_kind(X.context), "auto", False),
+            single(main_kind, estimator.categorical_features, steps_are_columns),
+            single(input_kind(X.context, "auto"), "auto", False),
         )
-    steps_are_columns = estimator.input_type == "sequence"
+    _check_categorical_features(kind, estimator.categorical_features)
     return single(kind, estimator.categorical_features, steps_are_columns)
+
+
+def _check_categorical_features(kind: str, categorical_features: Any) -> None:
+    explicit = not (
+        categorical_features is None
+        or (isinstance(categorical_features, str) and categorical_features == "auto")
+    )
+    if kind == "sequence" and explicit:
+        raise ValueError(
+            "categorical_features applies to tables, but X is sequence data; leave "
+            f"it 'auto' (got {categorical_features!r})"
+        )

@@ -16,22 +16,61 @@ import numpy as np
 _MAX_AUTO_TOKENS = 16  # see docs/design.md: as accurate as 64 on the suite, 2-3x faster
 
 
+def _as_list(X: Any) -> list | None:
+    """``X`` as a list of per-sample arrays, if it is one: a list or tuple of arrays,
+    or a 1-D object array of them (the form sktime and aeon use)."""
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
+        X = list(X)
+    if isinstance(X, list | tuple) and X and all(isinstance(s, np.ndarray) for s in X):
+        return list(X)
+    return None
+
+
 def is_sequence_list(X: Any) -> bool:
-    """A list or tuple of arrays that is not a plain table: some element is 2-D or
-    the lengths differ."""
-    if not isinstance(X, list | tuple) or not X:
-        return False
-    if not all(isinstance(s, np.ndarray) for s in X):
-        return False
-    return any(s.ndim == 2 for s in X) or len({len(s) for s in X}) > 1
+    """Whether ``X`` is a collection of per-sample arrays (a table comes as a 2-D
+    array, a DataFrame or a list of lists)."""
+    return _as_list(X) is not None
 
 
 def _as_float(values: Any, what: str) -> np.ndarray:
+    if np.iscomplexobj(values):
+        raise TypeError(f"{what} holds complex numbers; sequences must be real")
     try:
-        array = np.asarray(values, dtype=np.float64)
+        return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{what} must hold numbers: {exc}") from exc
-    return array
+
+
+def _pad_list(X: list) -> tuple[np.ndarray, np.ndarray]:
+    """Stack per-sample ``(T_i, C)`` or ``(T_i,)`` arrays into ``(n, T, C)`` with NaN
+    after each; the lengths are the arrays' own."""
+    sequences = [_as_float(s, f"sequence {i}") for i, s in enumerate(X)]
+    sequences = [s[:, None] if s.ndim == 1 else s for s in sequences]
+    for i, s in enumerate(sequences):
+        if s.ndim != 2:
+            raise ValueError(
+                f"sequence {i} has shape {s.shape}; each sequence must be "
+                "(n_steps,) or (n_steps, n_channels)"
+            )
+    channels = sorted({s.shape[1] for s in sequences})
+    if len(channels) > 1:
+        raise ValueError(
+            f"all sequences need the same number of channels; got {channels}"
+        )
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    values = np.full((len(sequences), max(lengths), channels[0]), np.nan)
+    for i, s in enumerate(sequences):
+        values[i, : len(s)] = s
+    return values, lengths
+
+
+def _observed_lengths(values: np.ndarray) -> np.ndarray:
+    """One past each sequence's last step with any observed channel (0 if none)."""
+    if values.shape[1] == 0:
+        return np.zeros(len(values), dtype=np.int64)
+    observed = np.logical_not(np.isnan(values).all(axis=2))  # (n, T)
+    last = values.shape[1] - np.argmax(observed[:, ::-1], axis=1)
+    return np.where(observed.any(axis=1), last, 0).astype(np.int64)
 
 
 def check_sequences(
@@ -39,28 +78,14 @@ def check_sequences(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(values (n, T, C) float64 NaN-padded, lengths (n,) int64)`` or raise.
 
-    The length of a sequence in a NaN-padded array is one past its last step with any
-    observed channel; NaN before that is a missing value, kept as NaN.
+    A list of arrays gives each sequence's length explicitly. In a 3-D array (or a
+    2-D array of steps, with ``steps_are_columns``) a sequence ends after its last
+    step with any observed channel: trailing all-NaN steps are padding, and NaN
+    before the end is a missing value, kept as NaN.
     """
-    if isinstance(X, list | tuple) and X and not steps_are_columns:
-        sequences = [_as_float(s, f"sequence {i}") for i, s in enumerate(X)]
-        sequences = [s[:, None] if s.ndim == 1 else s for s in sequences]
-        for i, s in enumerate(sequences):
-            if s.ndim != 2:
-                raise ValueError(
-                    f"sequence {i} has shape {s.shape}; each sequence must be "
-                    "(n_steps,) or (n_steps, n_channels)"
-                )
-        channels = {s.shape[1] for s in sequences}
-        if len(channels) > 1:
-            found = sorted(channels)
-            raise ValueError(
-                f"all sequences need the same number of channels; got {found}"
-            )
-        n_steps = max(len(s) for s in sequences)
-        values = np.full((len(sequences), n_steps, channels.pop()), np.nan)
-        for i, s in enumerate(sequences):
-            values[i, : len(s)] = s
+    as_list = _as_list(X)
+    if as_list is not None:
+        values, lengths = _pad_list(as_list)
     else:
         values = _as_float(X, "X")
         if steps_are_columns and values.ndim == 2:
@@ -71,6 +96,7 @@ def check_sequences(
                 "a list of (n_steps, n_channels) arrays, or a 2-D array of steps with "
                 f"input_type='sequence'; got an array of shape {values.shape}"
             )
+        lengths = _observed_lengths(values)
     if values.shape[0] == 0:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={values.shape}) while a minimum of "
@@ -85,17 +111,13 @@ def check_sequences(
             "Input X contains infinity; sequences may hold NaN for missing values "
             "but must otherwise be finite."
         )
-    observed = np.logical_not(np.isnan(values).all(axis=2))  # (n, T)
-    lengths = np.where(
-        observed.any(axis=1), values.shape[1] - np.argmax(observed[:, ::-1], axis=1), 0
-    )
     empty = np.flatnonzero(lengths == 0)
     if len(empty):
         raise ValueError(
             f"sequences {empty[:10].tolist()} have length 0 (no observed step); every "
             "sequence needs at least one"
         )
-    return values, lengths.astype(np.int64)
+    return values, lengths
 
 
 class SequenceEncoder:
@@ -139,6 +161,16 @@ class SequenceEncoder:
                 f"X has {values.shape[2]} channels, but the sequences seen in fit had "
                 f"{self.n_channels_}"
             )
+        if values.shape[1] < self.max_length_:
+            # At least as many steps as the longest training sequence: token-level
+            # outputs (attention maps, per-token embeddings) then have the same width
+            # for every batch, matching token_names_; padding is masked, so
+            # predictions do not change.
+            extra = np.full(
+                (len(values), self.max_length_ - values.shape[1], self.n_channels_),
+                np.nan,
+            )
+            values = np.concatenate([values, extra], axis=1)
         scaled = ((values - self.mean_) / self.scale_).astype(np.float32)
         return {"x_seq": scaled, "lengths": lengths}
 
