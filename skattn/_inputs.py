@@ -106,7 +106,23 @@ def _frame_columns(X: Any) -> list[str] | None:
     return [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
 
 
-class TabularInput:
+class _OneInput:
+    """What a single input (table or sequences) says about the whole network."""
+
+    def feature_token_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def tokens(self, d_token: int, prefix: str = "") -> InputTokens:
+        raise NotImplementedError
+
+    def token_names(self) -> tuple[list[str], None]:
+        return self.feature_token_names(), None
+
+    def network_inputs(self, d_token: int) -> tuple[InputTokens, None]:
+        return self.tokens(d_token), None
+
+
+class TabularInput(_OneInput):
     """A :class:`TabularEncoder` behind the checks of one table input."""
 
     kind = "tabular"
@@ -155,12 +171,6 @@ class TabularInput:
             names[j] for j in self.encoder.categorical_columns_
         ]
 
-    def token_names(self) -> tuple[list[str], None]:
-        return self.feature_token_names(), None
-
-    def network_inputs(self, d_token: int) -> tuple[InputTokens, None]:
-        return self.tokens(d_token), None
-
     def tokens(self, d_token: int, prefix: str = "") -> InputTokens:
         tokenizer = FeatureTokenizer(
             n_numerical=len(self.encoder.numerical_columns_),
@@ -170,7 +180,7 @@ class TabularInput:
         return InputTokens(tokenizer, (prefix + "x_num", prefix + "x_cat"))
 
 
-class SequenceInput(SequenceEncoder):
+class SequenceInput(_OneInput, SequenceEncoder):
     """A :class:`SequenceEncoder` as one input of the network."""
 
     kind = "sequence"
@@ -184,12 +194,6 @@ class SequenceInput(SequenceEncoder):
 
     def feature_token_names(self) -> list[str]:
         return self.patch_names()
-
-    def token_names(self) -> tuple[list[str], None]:
-        return self.patch_names(), None
-
-    def network_inputs(self, d_token: int) -> tuple[InputTokens, None]:
-        return self.tokens(d_token), None
 
     def tokens(self, d_token: int, prefix: str = "") -> InputTokens:
         tokenizer = SequenceTokenizer(
