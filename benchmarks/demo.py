@@ -71,20 +71,17 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Benchmark the skattn of this checkout, installed or not.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The helpers shared with the other benchmark scripts (_reporting.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import argparse
-import json
-import platform
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import sklearn
-import torch
+from _reporting import add_output_argument, environment, format_table, timed, write_json
 from sklearn.base import BaseEstimator
 from sklearn.compose import (
     ColumnTransformer,
@@ -109,11 +106,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-import skattn
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
 
 Task = Literal["classification", "regression"]
-T = TypeVar("T")
 
 RANDOM_STATE = 0
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "demo.json"
@@ -481,28 +476,6 @@ def make_models(data: Dataset) -> dict[str, BaseEstimator]:
 
 
 # -- evaluation ----------------------------------------------------------------------
-def timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
-    """Call ``function(*args)`` and measure its wall-clock time.
-
-    Parameters
-    ----------
-    function : callable
-        What to call.
-    *args
-        Its positional arguments.
-
-    Returns
-    -------
-    value : object
-        What ``function`` returned.
-    seconds : float
-        Elapsed wall-clock seconds.
-    """
-    start = time.perf_counter()
-    value = function(*args)
-    return value, time.perf_counter() - start
-
-
 def score_predictions(
     task: Task, model: BaseEstimator, X: Any, y: pd.Series, y_pred: Any
 ) -> dict[str, float]:
@@ -661,18 +634,13 @@ def cls_cross_attention(model: AttentionMLPClassifier, X: TwoInputs) -> np.ndarr
 
 
 # -- reporting -----------------------------------------------------------------------
-def format_table(results: list[Result]) -> str:
-    """Lay the results out as a plain-text table, "-" for scores that do not apply.
+def print_table(results: list[Result]) -> None:
+    """Print the results as a plain-text table, "-" for scores that do not apply.
 
     Parameters
     ----------
     results : list of Result
         Rows of the table.
-
-    Returns
-    -------
-    table : str
-        Header, rule and one line per result.
     """
     header = ("dataset", "model", *SCORE_NAMES, "fit [s]", "predict [s]", "n_iter")
     rows = [
@@ -686,44 +654,11 @@ def format_table(results: list[Result]) -> str:
         )
         for r in results
     ]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        # Text columns left-aligned, numbers right-aligned.
-        return "  ".join(
-            cell.ljust(w) if i < 2 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+    # Text columns left-aligned, numbers right-aligned.
+    print(format_table(header, rows, left={0, 1}))
 
 
-def environment() -> dict[str, Any]:
-    """Versions, date and hardware facts to store next to the scores.
-
-    Returns
-    -------
-    info : dict
-        Python, torch, scikit-learn, skattn, numpy and pandas versions, the UTC date
-        and time, the platform, the CPU count and torch's thread count.
-    """
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "skattn": skattn.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "torch_num_threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-    }
-
-
-def write_json(
+def write_report(
     results: list[Result],
     cross_attention: dict[str, Any],
     total_seconds: float,
@@ -743,15 +678,14 @@ def write_json(
         Output file; its folder is created if missing.
     """
     report = {
-        "environment": environment(),
+        "environment": environment(pandas=pd.__version__),
         "skattn_params": SKATTN_PARAMS,
         "random_state": RANDOM_STATE,
         "total_seconds": total_seconds,
         "results": [asdict(r) for r in results],
         "cross_attention": cross_attention,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(report, path, ensure_ascii=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -768,12 +702,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         With ``output``, the JSON path.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help="where to write the JSON results (default: %(default)s)",
-    )
+    add_output_argument(parser, DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 
 
@@ -794,7 +723,7 @@ def main(argv: list[str] | None = None) -> None:
     weights = cls_cross_attention(two_input_model, two_inputs.X_test)
     total_seconds = time.perf_counter() - start
 
-    print(format_table(results))
+    print_table(results)
     print("\ndigits_as_sequences: same split as digits; its baselines are those rows.")
     context_tokens = list(two_input_model.token_names_["context"])
     print(
@@ -813,7 +742,7 @@ def main(argv: list[str] | None = None) -> None:
         "mean_cls_attention": mean_weights.tolist(),
         "averaged_over": "test samples, cross-attention blocks and heads",
     }
-    write_json(results, cross_attention, total_seconds, args.output)
+    write_report(results, cross_attention, total_seconds, args.output)
     print(f"results written to {args.output}")
 
 

@@ -62,21 +62,19 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Benchmark the skattn of this checkout, installed or not.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The helpers shared with the other benchmark scripts (_reporting.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import argparse
 import importlib
-import json
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
 
 import numpy as np
-import sklearn
-import torch
+from _reporting import add_output_argument, environment, format_table, timed, write_json
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import RidgeClassifierCV
 from sklearn.metrics import accuracy_score
@@ -84,7 +82,6 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-import skattn
 from skattn import AttentionMLPClassifier
 
 try:
@@ -398,13 +395,10 @@ def fit_and_score(
     accuracy, fit_seconds, predict_seconds : float
         Test accuracy and wall-clock seconds of ``fit`` and ``predict``.
     """
-    start = time.perf_counter()
-    model.fit(data.X_train, data.y_train)
-    fitted = time.perf_counter()
-    y_pred = model.predict(data.X_test)
-    predicted = time.perf_counter()
+    _, fit_seconds = timed(model.fit, data.X_train, data.y_train)
+    y_pred, predict_seconds = timed(model.predict, data.X_test)
     accuracy = float(accuracy_score(data.y_test, y_pred))
-    return accuracy, fitted - start, predicted - fitted
+    return accuracy, fit_seconds, predict_seconds
 
 
 def evaluate(spec: ModelSpec, data: SequenceData, n_seeds: int) -> Result:
@@ -502,61 +496,21 @@ def table_row(result: Result) -> tuple[str, ...]:
     )
 
 
-def format_table(results: list[Result]) -> str:
-    """Lay the results out as a plain-text table.
+def print_table(results: list[Result]) -> None:
+    """Print the results as a plain-text table.
 
     Parameters
     ----------
     results : list of Result
         Rows of the table.
-
-    Returns
-    -------
-    table : str
-        Header, rule and one line per result.
     """
     header = ("dataset", "model", "seeds", "accuracy", "fit [s]", "predict [s]", "note")
     rows = [table_row(r) for r in results]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     # Text columns (names and the note) left-aligned, numbers right-aligned.
-    left = {0, 1, len(header) - 1}
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            cell.ljust(w) if i in left else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+    print(format_table(header, rows, left={0, 1, len(header) - 1}))
 
 
-def environment() -> dict[str, Any]:
-    """Versions, date and hardware facts to store next to the scores.
-
-    Returns
-    -------
-    info : dict
-        Python, torch, scikit-learn, skattn, numpy and aeon (None without it)
-        versions, the UTC date and time, the platform, the CPU count, torch's thread
-        count and the OpenMP wait policy.
-    """
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "skattn": skattn.__version__,
-        "numpy": np.__version__,
-        "aeon": None if aeon is None else aeon.__version__,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "torch_num_threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-    }
-
-
-def write_json(
+def write_report(
     results: list[Result], n_seeds: int, total_seconds: float, path: Path
 ) -> None:
     """Write the results and the environment to ``path``.
@@ -573,14 +527,13 @@ def write_json(
         Output file; its folder is created if missing.
     """
     report = {
-        "environment": environment(),
+        "environment": environment(aeon=None if aeon is None else aeon.__version__),
         "n_seeds": n_seeds,
         "ridge_alphas": RIDGE_ALPHAS.tolist(),
         "total_seconds": total_seconds,
         "results": [asdict(r) for r in results],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_json(report, path, ensure_ascii=False)
 
 
 def parse_args(
@@ -615,12 +568,7 @@ def parse_args(
         default=DEFAULT_N_SEEDS,
         help="seeds of the stochastic models, 0 .. SEEDS-1 (default: %(default)s)",
     )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help="where to write the JSON results (default: %(default)s)",
-    )
+    add_output_argument(parser, DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
@@ -646,9 +594,9 @@ def main(argv: list[str] | None = None) -> None:
     datasets = [load_dataset(suite, name) for name in args.datasets]
     results = run_all(datasets, args.seeds)
     total_seconds = time.perf_counter() - start
-    print(format_table(results))
+    print_table(results)
     print(f"\ntotal: {total_seconds:.1f} s on {os.cpu_count()} CPUs")
-    write_json(results, args.seeds, total_seconds, args.output)
+    write_report(results, args.seeds, total_seconds, args.output)
     print(f"results written to {args.output}")
 
 

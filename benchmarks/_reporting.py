@@ -1,0 +1,141 @@
+"""What the benchmark scripts share: timing, the table, the JSON and ``--output``.
+
+Imported by ``demo.py`` and ``sequence_benchmark.py`` from their own folder, after
+they have set ``OMP_WAIT_POLICY`` and put the repository root on ``sys.path``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Collection
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import sklearn
+import torch
+
+import skattn
+
+T = TypeVar("T")
+
+
+def timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """Call ``function(*args)`` and measure its wall-clock time.
+
+    Parameters
+    ----------
+    function : callable
+        What to call.
+    *args
+        Its positional arguments.
+
+    Returns
+    -------
+    value : object
+        What ``function`` returned.
+    seconds : float
+        Elapsed wall-clock seconds.
+    """
+    start = time.perf_counter()
+    value = function(*args)
+    return value, time.perf_counter() - start
+
+
+def format_table(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], left: Collection[int]
+) -> str:
+    """Lay cells out as a plain-text table with aligned columns.
+
+    Parameters
+    ----------
+    header : tuple of str
+        Column titles.
+    rows : list of tuple of str
+        The cells of each line, as many as ``header``.
+    left : collection of int
+        Indices of the text columns, left-aligned; the others (numbers) are
+        right-aligned.
+
+    Returns
+    -------
+    table : str
+        Header, rule and one line per row, without trailing spaces.
+    """
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.ljust(w) if i in left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def environment(**versions: str | None) -> dict[str, Any]:
+    """Versions, date and hardware facts to store next to the scores.
+
+    Parameters
+    ----------
+    **versions : str or None
+        Versions of further packages, stored after numpy's under their keyword.
+
+    Returns
+    -------
+    info : dict
+        The UTC date and time; Python, torch, scikit-learn, skattn and numpy
+        versions, then ``versions``; the platform, the CPU count, torch's thread
+        count and the OpenMP wait policy.
+    """
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "skattn": skattn.__version__,
+        "numpy": np.__version__,
+        **versions,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_num_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    }
+
+
+def write_json(report: dict[str, Any], path: Path, *, ensure_ascii: bool) -> None:
+    """Write ``report`` as indented JSON to ``path``.
+
+    Parameters
+    ----------
+    report : dict
+        JSON-serialisable report.
+    path : Path
+        Output file; its folder is created if missing.
+    ensure_ascii : bool
+        Escape non-ASCII characters, as :func:`json.dumps` does.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=ensure_ascii) + "\n")
+
+
+def add_output_argument(parser: argparse.ArgumentParser, default: Path) -> None:
+    """Add ``--output``, the path of the JSON results, to ``parser``.
+
+    Parameters
+    ----------
+    parser : ArgumentParser
+        The script's parser.
+    default : Path
+        Where the results go without ``--output``.
+    """
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=default,
+        help="where to write the JSON results (default: %(default)s)",
+    )
