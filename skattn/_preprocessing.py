@@ -10,7 +10,6 @@ here too, so that every error names the column at fault.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -300,7 +299,3 @@ class TabularEncoder:
         else:
             x_cat = np.empty((X.shape[0], 0), dtype=np.int64)
         return x_num, x_cat.astype(np.int64, copy=False)
-
-    @property
-    def categorical_feature_names(self) -> Sequence[str]:
-        return [self.feature_names_[j] for j in self.categorical_columns_]
