@@ -337,6 +337,15 @@ def test_verbose_prints_one_line_per_epoch_and_is_silent_by_default(capsys):
     assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 3
 
 
+def test_verbose_two_adds_a_progress_bar_and_shows_validation(capsys):
+    X, y = xor_data(100)
+    clf = AttentionMLPClassifier(max_iter=2, verbose=2, early_stopping=True, **FAST)
+    clf.fit(X, y)
+    captured = capsys.readouterr()
+    assert "valid_loss" in captured.out and "valid_score" in captured.out
+    assert "it/s" in captured.out + captured.err  # tqdm's progress bar
+
+
 # -- attention ---------------------------------------------------------------------
 def test_attention_maps_are_distributions_over_named_tokens(mixed_frame):
     X, y = mixed_frame
