@@ -342,3 +342,10 @@ def test_huge_regression_targets_stay_finite():
     y = X_OK[:, 0] * 1e200
     reg = AttentionMLPRegressor(**FAST).fit(X_OK, y)
     assert np.isfinite(reg.predict(X_OK)).all()
+
+
+def test_3d_array_to_a_tabular_fit_is_a_clear_error():
+    with pytest.raises(ValueError, match="Found array with dim 3"):
+        AttentionMLPClassifier(input_type="tabular", **FAST).fit(
+            np.zeros((20, 3, 2)), Y_OK
+        )
