@@ -62,6 +62,11 @@ def _cuda_index(device: torch.device) -> int:
     return torch.cuda.current_device() if device.index is None else device.index
 
 
+def _n_rows(arrays: dict[str, np.ndarray]) -> int:
+    """Samples in an encoded input: every array in it has one row per sample."""
+    return len(next(iter(arrays.values())))
+
+
 def _prediction_chunk_rows(device: torch.device) -> int:
     # On CPU a few hundred rows per forward pass is faster per row than big batches
     # (cache-resident activations); a GPU wants large batches.
@@ -199,7 +204,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             self.n_features_in_ = self._input.n_features
             self._target = self._make_target(y).fit(y, self)
         arrays = self._input.transform(X)
-        n_samples = len(arrays[next(iter(arrays))])
+        n_samples = _n_rows(arrays)
         y_encoded = self._target.encode(y, self)
         if len(y_encoded) != n_samples:
             raise ValueError(
@@ -346,7 +351,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.module_.eval()
         device = next(self.module_.parameters()).device
         chunk = _prediction_chunk_rows(device)
-        n_samples = len(arrays[next(iter(arrays))])
+        n_samples = _n_rows(arrays)
         for start in range(0, n_samples, chunk):
             yield {
                 key: torch.from_numpy(array[start : start + chunk]).to(device)
