@@ -6,6 +6,7 @@ prediction methods, and their tags.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -22,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor
 
-from ._engine import TensorDataset, train_network
+from ._engine import TensorDataset, autocast, train_network
 from ._inputs import input_kind, make_input
 from ._network import ACTIVATIONS, AttentionMLPNetwork
 from ._preprocessing import check_tabular_input
@@ -32,6 +33,10 @@ from ._targets import ClassificationTarget, RegressionTarget
 Target = ClassificationTarget | RegressionTarget
 
 _EARLY_STOPPING_AUTO_MIN_SAMPLES = 10_000  # as HistGradientBoosting's "auto"
+# n_latent_tokens="auto": inputs of more than _LATENT_AUTO_MIN_TOKENS tokens are read
+# by _LATENT_AUTO_TOKENS latent tokens (benchmarks/speed_benchmark.py measures both).
+_LATENT_AUTO_MIN_TOKENS = 64
+_LATENT_AUTO_TOKENS = 32
 _MAX_SEED = np.iinfo(np.int32).max
 
 
@@ -56,6 +61,20 @@ def resolve_device(device: str | torch.device) -> torch.device:
             "use device='auto' to fall back to the CPU"
         )
     return resolved
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of the ``precision`` parameter on ``device`` (None: float32).
+
+    "auto" is bfloat16 on a CUDA device that supports it, else float32: bfloat16 has
+    float32's exponent range, so it needs no loss scaling, and on the CPU it was
+    slower than float32 on our machines (50 against 32 ms per training step).
+    """
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
 
 
 def _cuda_index(device: torch.device) -> int:
@@ -104,7 +123,14 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             Interval(Integral, 1, None, closed="left"),
         ],
         "n_cross_blocks": [Interval(Integral, 1, None, closed="left")],
+        "n_latent_tokens": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "device": [str, torch.device],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -134,7 +160,10 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         input_type: str = "auto",
         patch_size: int | str = "auto",
         n_cross_blocks: int = 1,
+        n_latent_tokens: int | str | None = "auto",
         device: str | torch.device = "auto",
+        precision: str = "auto",
+        compile: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         warm_start: bool = False,
@@ -160,7 +189,10 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.input_type = input_type
         self.patch_size = patch_size
         self.n_cross_blocks = n_cross_blocks
+        self.n_latent_tokens = n_latent_tokens
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -202,6 +234,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             self._input.fit(X)
             self.input_kind_ = self._input.kind
             self.n_features_in_ = self._input.n_features
+            self.n_latent_tokens_ = self._resolve_latent_tokens()
             self._target = self._make_target(y).fit(y, self)
         arrays = self._input.transform(X)
         n_samples = _n_rows(arrays)
@@ -235,8 +268,11 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             if not continuing:
                 self.module_ = self._build_module()
             self.module_.to(device)
+            # The compiled wrapper shares the parameters of module_, which stays the
+            # plain module that predicts and pickles.
+            training_module = torch.compile(self.module_) if self.compile else None
             result = train_network(
-                self.module_,
+                training_module or self.module_,
                 train_data=dataset(train_rows),
                 valid_data=dataset(valid_rows) if valid_rows is not None else None,
                 per_sample_loss=self._target.loss,
@@ -248,6 +284,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
                 device=device,
+                autocast_dtype=autocast_dtype(self.precision, device),
                 verbose=self.verbose,
             )
         self.module_.eval()
@@ -307,6 +344,12 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             return min(256, max(16, n_train // 10))
         return int(self.batch_size)
 
+    def _resolve_latent_tokens(self) -> int | None:
+        if self.n_latent_tokens != "auto":
+            return self.n_latent_tokens
+        n_tokens = len(self._input.token_names()[0])
+        return _LATENT_AUTO_TOKENS if n_tokens > _LATENT_AUTO_MIN_TOKENS else None
+
     def _check_input(self, X: Any, *, reset: bool) -> Any:
         """Check ``X`` for fit (``reset``) or for a fitted model, whose input kind
         it must match; tables also go through scikit-learn's feature checks."""
@@ -330,6 +373,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             main=main,
             context=context,
             n_cross_blocks=self.n_cross_blocks,
+            n_latent_tokens=self.n_latent_tokens_,
             n_outputs=self._target.n_outputs,
             d_token=self.d_token,
             n_blocks=self.n_blocks,
@@ -343,6 +387,16 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         )
 
     # -- inference ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def _inference(self) -> Iterator[None]:
+        """No autograd, and the autocast of ``precision`` on the network's device."""
+        check_is_fitted(self)
+        device = next(self.module_.parameters()).device
+        with torch.inference_mode(), autocast(
+            autocast_dtype(self.precision, device), device
+        ):
+            yield
+
     def _input_chunks(self, X: Any) -> Iterator[dict[str, Tensor]]:
         """Encode ``X`` and yield its rows as dicts of input tensors in chunks, on
         the network's device, with the network in eval mode."""
@@ -365,7 +419,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         one row, never rows, and nothing (batch norm, say) pools over the batch.
         """
         outputs = []
-        with torch.inference_mode():
+        with self._inference():
             for batch in self._input_chunks(X):
                 out = self.module_.embed(batch)[0] if embed else self.module_(batch)
                 outputs.append(out.float().cpu().numpy())
@@ -395,13 +449,23 @@ or dict of such arrays
             :attr:`token_names_` spells out up to the longest training sequence);
             padding tokens after a shorter sequence get zero weight, and their own
             rows are meaningless.
-            With :class:`TwoInputs`, a dict: ``"main"`` and ``"context"`` hold each
-            input's self-attention, ``"cross"`` of shape (n_samples,
-            n_cross_blocks, n_heads, n_tokens, n_context_tokens) the main tokens'
-            attention to the context tokens.
+
+            A dict when the network has several attention stacks, keyed like
+            :attr:`token_names_`:
+
+            - with latent tokens (see ``n_latent_tokens``), ``"read"`` of shape
+              (n_samples, 1, n_heads, 1 + n_latent_tokens, n_input_tokens) is the
+              first block, in which the CLS and latent tokens (``token_names_["main"]``)
+              attend to the input's tokens (``token_names_["input"]``); ``"main"``
+              holds the other ``n_blocks - 1`` blocks, over the CLS and latent
+              tokens;
+            - with :class:`TwoInputs`, ``"main"`` and ``"context"`` hold each input's
+              self-attention, ``"cross"`` of shape (n_samples, n_cross_blocks,
+              n_heads, n_tokens, n_context_tokens) the main tokens' attention to the
+              context tokens.
         """
         chunks: dict[str, list[np.ndarray]] = {}
-        with torch.inference_mode():
+        with self._inference():
             for batch in self._input_chunks(X):
                 _, weights = self.module_.embed(batch, return_weights=True)
                 for name, per_block in weights.items():
@@ -413,18 +477,35 @@ or dict of such arrays
         maps = {
             name: np.concatenate(c).astype(np.float64) for name, c in chunks.items()
         }
-        return maps if self.input_kind_ == "two_inputs" else maps["main"]
+        return maps if self._has_token_groups() else maps["main"]
+
+    def _has_token_groups(self) -> bool:
+        """Whether attention maps and token names come as dicts of several groups."""
+        return self.input_kind_ == "two_inputs" or self.n_latent_tokens_ is not None
 
     @property
     def token_names_(self) -> np.ndarray | dict[str, np.ndarray]:
-        """Names of the network's tokens, in the order of :meth:`attention_maps`: a
-        dict with "main" and "context" entries for :class:`TwoInputs`."""
+        """Names of the network's tokens, in the order of :meth:`attention_maps`.
+
+        An array ``["[CLS]", feature or patch names...]``; a dict of such arrays when
+        the network has several token groups: "main" (the CLS token, then the
+        latent tokens when there are any, else the main input's tokens), "input"
+        (the main input's tokens, with latent tokens) and "context" (the second input
+        of :class:`TwoInputs`).
+        """
         check_is_fitted(self)
         main, context = self._input.token_names()
-        main_names = np.asarray(["[CLS]", *main], dtype=object)
-        if context is None:
-            return main_names
-        return {"main": main_names, "context": np.asarray(context, dtype=object)}
+        names: dict[str, list[str]] = {}
+        if self.n_latent_tokens_ is None:
+            names["main"] = ["[CLS]", *main]
+        else:
+            latents = [f"[latent {i}]" for i in range(self.n_latent_tokens_)]
+            names["main"] = ["[CLS]", *latents]
+            names["input"] = main
+        if context is not None:
+            names["context"] = context
+        arrays = {key: np.asarray(value, dtype=object) for key, value in names.items()}
+        return arrays if self._has_token_groups() else arrays["main"]
 
     # -- persistence --------------------------------------------------------------
     def __getstate__(self) -> dict:

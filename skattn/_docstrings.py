@@ -27,7 +27,8 @@ default="reglu"
         linear units (the MLP's first layer is then twice as wide).
 
     ffn_factor : float, default=4/3
-        Hidden width of each block's MLP, as a multiple of ``d_token``.
+        Hidden width of each block's MLP, as a multiple of ``d_token`` (rounded up
+        to a multiple of 8).
 
     attention_dropout : float, default=0.0
         Dropout on the attention weights. On CPU, PyTorch's fused attention kernel

@@ -33,6 +33,14 @@ Batch = tuple[dict[str, Tensor], Tensor]
 WEIGHT_KEY = "sample_weight"  # rides in the batch dict to the loss, not to the module
 
 
+def autocast(dtype: torch.dtype | None, device: torch.device) -> torch.autocast:
+    """:class:`torch.autocast` to ``dtype`` on ``device``'s type, or a disabled one
+    when ``dtype`` is None (float32 throughout)."""
+    return torch.autocast(
+        device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None
+    )
+
+
 class TensorDataset(torch.utils.data.Dataset):
     """Rows of the network's input tensors (a dict of (n, ...) tensors), ``y`` (n, ...)
     and ``weight`` (n,), all already on one device."""
@@ -163,10 +171,51 @@ class StopWhenStalled(Callback):
 
 class _Net(NeuralNet):
     """skorch's loop with our batch format: inputs are a dict holding the network's
-    input tensors and the sample weights, which go to the loss, not to the module."""
+    input tensors and the sample weights, which go to the loss, not to the module.
+
+    The forward pass runs under autocast to ``autocast_dtype`` when it is set; the
+    loss is computed in float32. Batch losses stay on the device until the end of
+    each epoch, so that the loop never waits for the GPU inside an epoch.
+    """
+
+    def __init__(
+        self, *args: object, autocast_dtype: torch.dtype | None = None, **kwargs: object
+    ) -> None:
+        self.autocast_dtype = autocast_dtype
+        super().__init__(*args, **kwargs)
 
     def infer(self, x: dict[str, Tensor], **fit_params: object) -> Tensor:
-        return self.module_({k: v for k, v in x.items() if k != WEIGHT_KEY})
+        inputs = {k: v for k, v in x.items() if k != WEIGHT_KEY}
+        with autocast(self.autocast_dtype, torch.device(self.device)):
+            return self.module_(inputs).float()
+
+    def run_single_epoch(
+        self,
+        iterator: TensorBatches | None,
+        training: bool,
+        prefix: str,
+        step_fn: Callable[..., dict[str, Tensor]],
+        **fit_params: object,
+    ) -> None:
+        # skorch's loop, except that it records each batch loss with .item(), a
+        # host-device sync per batch; here they are copied once, after the loop.
+        if iterator is None:
+            return
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            if self.verbose >= 2:  # the progress bar shows it: worth a sync
+                self.history.record_batch(prefix + "_loss", losses[-1].item())
+            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses:
+            batches = self.history[-1]["batches"][-len(losses) :]
+            values = torch.stack(losses).tolist()
+            for record, loss in zip(batches, values, strict=True):
+                record[prefix + "_loss"] = loss
+        self.history.record(prefix + "_batch_count", len(losses))
 
     def get_loss(
         self,
@@ -217,6 +266,7 @@ def train_network(
     n_iter_no_change: int,
     tol: float,
     device: torch.device,
+    autocast_dtype: torch.dtype | None,
     verbose: int,
 ) -> TrainingResult:
     """Train ``module`` in place with AdamW and return its training history.
@@ -224,7 +274,8 @@ def train_network(
     Training stops when the monitored loss (validation loss when ``valid_data`` is
     given, else training loss) has not improved by ``tol`` for ``n_iter_no_change``
     epochs, or after ``max_epochs``. With validation data, the weights of the best
-    validation epoch are restored at the end.
+    validation epoch are restored at the end. ``autocast_dtype`` (e.g.
+    ``torch.bfloat16``) runs the forward passes under :func:`torch.autocast`.
     """
     stopper = StopWhenStalled(
         monitor="valid_loss" if valid_data is not None else "train_loss",
@@ -256,6 +307,7 @@ def train_network(
         train_split=predefined_split(valid_data) if valid_data is not None else None,
         callbacks=callbacks,
         device=device,
+        autocast_dtype=autocast_dtype,
         verbose=verbose,
     )
     net.fit(train_data, y=None)

@@ -104,7 +104,10 @@ class AttentionFeatureExtractor(
         input_type: str = "auto",
         patch_size: int | str = "auto",
         n_cross_blocks: int = 1,
+        n_latent_tokens: Any = "auto",
         device: Any = "auto",
+        precision: str = "auto",
+        compile: bool = False,
         random_state: Any = None,
         verbose: int = 0,
         warm_start: bool = False,
@@ -131,7 +134,10 @@ class AttentionFeatureExtractor(
             input_type=input_type,
             patch_size=patch_size,
             n_cross_blocks=n_cross_blocks,
+            n_latent_tokens=n_latent_tokens,
             device=device,
+            precision=precision,
+            compile=compile,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
@@ -210,7 +216,7 @@ class AttentionFeatureExtractor(
             after a sequence's end.
         """
         chunks = []
-        with torch.inference_mode():
+        with self._inference():
             for batch in self._input_chunks(X):
                 tokens, padding, _ = self.module_.encode(batch)  # (B, T, D), (B, T)
                 tokens = tokens.masked_fill(padding[..., None], float("nan"))

@@ -568,7 +568,7 @@ def test_embedding_width_is_d_token_or_d_embedding(d_embedding, width):
     embedding, weights = net.embed(as_inputs(x_num, x_cat))
 
     assert embedding.shape == (4, width)
-    assert weights == {"main": [], "context": [], "cross": []}
+    assert weights == {"read": [], "main": [], "context": [], "cross": []}
     # The output layer reads exactly this embedding.
     torch.testing.assert_close(
         net(as_inputs(x_num, x_cat)), net.output(embedding), atol=ATOL, rtol=0
