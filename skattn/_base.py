@@ -368,7 +368,10 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         return X
 
     def _build_module(self) -> AttentionMLPNetwork:
-        main, context = self._input.network_inputs(self.d_token)
+        # With latent tokens, the main input's tokenizer emits each token's key and
+        # value side by side (see AttentionMLPNetwork).
+        d_main = 2 * self.d_token if self.n_latent_tokens_ is not None else None
+        main, context = self._input.network_inputs(self.d_token, d_main)
         return AttentionMLPNetwork(
             main=main,
             context=context,
@@ -392,8 +395,9 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         """No autograd, and the autocast of ``precision`` on the network's device."""
         check_is_fitted(self)
         device = next(self.module_.parameters()).device
-        with torch.inference_mode(), autocast(
-            autocast_dtype(self.precision, device), device
+        with (
+            torch.inference_mode(),
+            autocast(autocast_dtype(self.precision, device), device),
         ):
             yield
 

@@ -118,8 +118,10 @@ class _OneInput:
     def token_names(self) -> tuple[list[str], None]:
         return self.feature_token_names(), None
 
-    def network_inputs(self, d_token: int) -> tuple[InputTokens, None]:
-        return self.tokens(d_token), None
+    def network_inputs(
+        self, d_token: int, d_main: int | None = None
+    ) -> tuple[InputTokens, None]:
+        return self.tokens(d_main or d_token), None
 
 
 class TabularInput(_OneInput):
@@ -236,8 +238,13 @@ class TwoInput:
     def token_names(self) -> tuple[list[str], list[str]]:
         return self.main.feature_token_names(), self.context.feature_token_names()
 
-    def network_inputs(self, d_token: int) -> tuple[InputTokens, InputTokens]:
-        return self.main.tokens(d_token), self.context.tokens(d_token, CONTEXT_PREFIX)
+    def network_inputs(
+        self, d_token: int, d_main: int | None = None
+    ) -> tuple[InputTokens, InputTokens]:
+        return (
+            self.main.tokens(d_main or d_token),
+            self.context.tokens(d_token, CONTEXT_PREFIX),
+        )
 
 
 Input = TabularInput | SequenceInput | TwoInput

@@ -762,7 +762,10 @@ def test_fully_padded_query_gets_zero_attention_on_both_paths():
 
 
 def test_self_attention_block_rejects_a_context_width():
-    with pytest.raises(ValueError, match="d_context=5 is for cross-attention blocks"):
+    with pytest.raises(
+        ValueError,
+        match="d_context=5 and context_is_keys_values=False are for cross-attention",
+    ):
         AttentionBlock(
             d_token=8,
             n_heads=2,
