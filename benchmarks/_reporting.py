@@ -1,6 +1,7 @@
 """What the benchmark scripts share: timing, the table, the JSON and ``--output``.
 
-Imported by ``demo.py`` and ``sequence_benchmark.py`` from their own folder, after
+Imported by the benchmark scripts (``demo.py``, ``sequence_benchmark.py``,
+``speed_benchmark.py``) from their own folder, after
 they have set ``OMP_WAIT_POLICY`` and put the repository root on ``sys.path``.
 """
 

@@ -12,7 +12,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from torch import Tensor
+from torch import Tensor, nn
 
 from ._engine import TensorDataset, autocast, train_network
 from ._inputs import input_kind, make_input
@@ -249,8 +249,18 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         seed = rng.randint(_MAX_SEED)
         train_rows, valid_rows = self._split(len(y_encoded), y_encoded, seed)
 
-        def dataset(rows: np.ndarray) -> TensorDataset:
+        n_train = len(train_rows)
+        if valid_rows is not None:
+            # One reordered copy, training rows first, replaces the encoded arrays:
+            # training holds the encoded input once (on the CPU, without a split,
+            # the tensors are the encoded arrays themselves).
+            order = np.concatenate([train_rows, valid_rows])
+            arrays = {key: array[order] for key, array in arrays.items()}
+            y_encoded, weight = y_encoded[order], weight[order]
+
+        def dataset(rows: slice) -> TensorDataset:
             def tensor(array: np.ndarray) -> Tensor:
+                # A slice of rows is a view: no copy on the CPU.
                 return torch.from_numpy(np.ascontiguousarray(array[rows])).to(device)
 
             inputs = {key: tensor(array) for key, array in arrays.items()}
@@ -270,16 +280,20 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             self.module_.to(device)
             # The compiled wrapper shares the parameters of module_, which stays the
             # plain module that predicts and pickles.
-            training_module = torch.compile(self.module_) if self.compile else None
+            training_module: nn.Module = self.module_
+            if self.compile:
+                training_module = cast(nn.Module, torch.compile(self.module_))
             result = train_network(
-                training_module or self.module_,
-                train_data=dataset(train_rows),
-                valid_data=dataset(valid_rows) if valid_rows is not None else None,
+                training_module,
+                train_data=dataset(slice(0, n_train)),
+                valid_data=dataset(slice(n_train, None))
+                if n_train < n_samples
+                else None,
                 per_sample_loss=self._target.loss,
                 score=self._target.score,
                 learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay,
-                batch_size=self._batch_size(len(train_rows)),
+                batch_size=self._batch_size(n_train),
                 max_epochs=self.max_iter,
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
@@ -346,7 +360,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
 
     def _resolve_latent_tokens(self) -> int | None:
         if self.n_latent_tokens != "auto":
-            return self.n_latent_tokens
+            return cast(int | None, self.n_latent_tokens)
         n_tokens = len(self._input.token_names()[0])
         return _LATENT_AUTO_TOKENS if n_tokens > _LATENT_AUTO_MIN_TOKENS else None
 
@@ -401,20 +415,31 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         ):
             yield
 
-    def _input_chunks(self, X: Any) -> Iterator[dict[str, Tensor]]:
-        """Encode ``X`` and yield its rows as dicts of input tensors in chunks, on
-        the network's device, with the network in eval mode."""
+    def _input_chunks(
+        self, X: Any
+    ) -> tuple[int, Iterator[tuple[slice, dict[str, Tensor]]]]:
+        """Encode ``X``; return its number of rows and an iterator over chunks of
+        them: ``(rows, inputs)``, the rows a slice, the inputs a dict of tensors on
+        the network's device. The network is put in eval mode."""
         check_is_fitted(self)
         arrays = self._input.transform(self._check_input(X, reset=False))
         self.module_.eval()
         device = next(self.module_.parameters()).device
         chunk = _prediction_chunk_rows(device)
         n_samples = _n_rows(arrays)
-        for start in range(0, n_samples, chunk):
-            yield {
-                key: torch.from_numpy(array[start : start + chunk]).to(device)
-                for key, array in arrays.items()
-            }
+
+        def chunks() -> Iterator[tuple[slice, dict[str, Tensor]]]:
+            for start in range(0, n_samples, chunk):
+                rows = slice(start, start + chunk)
+                yield (
+                    rows,
+                    {
+                        key: torch.from_numpy(array[rows]).to(device)
+                        for key, array in arrays.items()
+                    },
+                )
+
+        return n_samples, chunks()
 
     def _run_network(self, X: Any, *, embed: bool = False) -> np.ndarray:
         """Network outputs (n_samples, O), or embeddings (n_samples, E), as float64.
@@ -422,12 +447,19 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         Each row's result depends on that row alone: attention mixes the tokens of
         one row, never rows, and nothing (batch norm, say) pools over the batch.
         """
-        outputs = []
+        n_samples, chunks = self._input_chunks(X)
+        # NOTE[PERF]: results go straight into one array allocated up front. Keeping
+        # each chunk's small result alive between the chunks' large, short-lived
+        # activations fragmented glibc's heap: resident memory grew by about 6 kB
+        # per predicted row, 300 MB for 60,000 rows, instead of staying flat.
+        result = np.empty((n_samples, 0))
         with self._inference():
-            for batch in self._input_chunks(X):
+            for rows, batch in chunks:
                 out = self.module_.embed(batch)[0] if embed else self.module_(batch)
-                outputs.append(out.float().cpu().numpy())
-        return np.concatenate(outputs).astype(np.float64)
+                if rows.start == 0:
+                    result = np.empty((n_samples, out.shape[1]))  # float64
+                result[rows] = out.float().cpu().numpy()
+        return result
 
     def attention_maps(self, X: Any) -> np.ndarray | dict[str, np.ndarray]:
         """Attention weights of every block and head for the samples of ``X``.
@@ -469,8 +501,9 @@ or dict of such arrays
               context tokens.
         """
         chunks: dict[str, list[np.ndarray]] = {}
+        _, batches = self._input_chunks(X)
         with self._inference():
-            for batch in self._input_chunks(X):
+            for _, batch in batches:
                 _, weights = self.module_.embed(batch, return_weights=True)
                 for name, per_block in weights.items():
                     if per_block:

@@ -105,11 +105,34 @@ categorical_features : "auto", None or array-like, default="auto"
     n_cross_blocks : int, default=1
         With :class:`TwoInputs`, the number of cross-attention blocks (each followed
         by an MLP) in which the main input's tokens attend to the context input's
-        tokens, after ``n_blocks`` self-attention blocks on each input.""",
+        tokens, after ``n_blocks`` self-attention blocks on each input.
+
+    n_latent_tokens : int, "auto" or None, default="auto"
+        Token reduction for wide inputs. With an int ``L``, the first block lets
+        the CLS token and ``L`` learned latent tokens attend to the input's tokens,
+        and the other blocks attend among those ``1 + L`` tokens only, so a row
+        costs time linear in the number of features instead of quadratic. None
+        keeps full attention over every feature token in every block. "auto" uses
+        32 latent tokens when the input has more than 64 tokens (features, or
+        patches of a sequence), else None. :attr:`n_latent_tokens_` holds the
+        choice.""",
     "runtime_parameters": """\
 device : "auto", str or torch.device, default="auto"
         Where to train and predict. ``"auto"`` picks CUDA when available, else the
         CPU. A fitted model pickled on a GPU loads on a machine without one.
+
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Precision of the forward passes, in training and prediction: "bfloat16"
+        runs them under :func:`torch.autocast` to bfloat16 (the loss and the
+        optimiser stay float32). "auto" is bfloat16 on a CUDA device that supports
+        it and float32 elsewhere: on the CPU, bfloat16 was slower in our
+        measurements.
+
+    compile : bool, default=False
+        Train a :func:`torch.compile`-d version of the network. Compiling takes
+        tens of seconds, so it pays only for long fits; prediction uses the plain
+        network. Compiled code draws dropout masks from its own generator: the
+        same ``random_state`` then gives a model other than the uncompiled one.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, batch order, dropout and validation split.
@@ -138,6 +161,9 @@ n_features_in_ : int
 
     module_ : torch.nn.Module
         The trained network (:class:`skattn._network.AttentionMLPNetwork`).
+
+    n_latent_tokens_ : int or None
+        Latent tokens of the network (the resolved ``n_latent_tokens``).
 
     device_ : torch.device
         The device the network was trained on.

@@ -212,11 +212,13 @@ class AttentionFeatureExtractor(
         tokens : ndarray of shape (n_samples, n_tokens, d_token)
             The main input's tokens after the last block, in the order of
             :attr:`token_names_` without the CLS token; NaN for the padding tokens
-            after a sequence's end.
+            after a sequence's end. With latent tokens (``n_latent_tokens_``), the
+            latent tokens instead, of shape (n_samples, n_latent_tokens_, d_token).
         """
         chunks = []
+        _, batches = self._input_chunks(X)
         with self._inference():
-            for batch in self._input_chunks(X):
+            for _, batch in batches:
                 tokens, padding, _ = self.module_.encode(batch)  # (B, T, D), (B, T)
                 tokens = tokens.masked_fill(padding[..., None], float("nan"))
                 chunks.append(tokens[:, 1:].float().cpu().numpy())

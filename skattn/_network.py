@@ -290,7 +290,7 @@ class AttentionBlock(nn.Module):
         normed = self.attention_norm(x)
         if self.context_norm is not None:
             context = self.context_norm(context)
-        elif first_token_only:
+        elif first_token_only and not self.cross_attention:
             context = normed  # self-attention, asked by the first token alone
         if first_token_only:
             # Contiguous: a Linear on a strided slice rounds differently, which would
@@ -378,9 +378,11 @@ class FeatureTokenizer(nn.Module):
             self.numerical_bias, values[..., None], self.numerical_weight
         )  # (B, Fn, D)
         # NOTE[PERF]: a batch without missing values skips a pass over (B, Fn, D),
-        # forward and backward, which counts for wide data. Only on the CPU: on a GPU
-        # the test would make the host wait for the device.
-        if x_num.device.type != "cpu" or missing.any():
+        # forward and backward, which counts for wide data. Only on the CPU and not
+        # under torch.compile: on a GPU the test would make the host wait for the
+        # device, and it would break a compiled graph in two.
+        check = x_num.device.type == "cpu" and not torch.compiler.is_compiling()
+        if not check or missing.any():
             numerical = torch.where(
                 missing[..., None], self.numerical_missing, numerical
             )  # (B, Fn, D)

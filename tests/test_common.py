@@ -25,6 +25,7 @@ TINY = dict(
 
 ESTIMATORS = [
     AttentionMLPClassifier(**TINY),
+    AttentionMLPClassifier(n_latent_tokens=3, **TINY),  # the wide-data network
     AttentionMLPRegressor(**TINY),
     AttentionFeatureExtractor(n_components=4, **TINY),
 ]
@@ -48,7 +49,7 @@ def test_every_public_estimator_is_checked():
         if isinstance(getattr(skattn, name), type)
         and issubclass(getattr(skattn, name), BaseEstimator)
     ]
-    assert sorted(type(est).__name__ for est in ESTIMATORS) == sorted(public)
+    assert {type(est).__name__ for est in ESTIMATORS} == set(public)
 
 
 # The checks train on toy problems with a capped budget (max_iter=40); whether the loss

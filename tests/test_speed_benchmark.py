@@ -1,0 +1,64 @@
+"""The speed benchmark's measuring code runs, and its table says what it measured.
+
+Only tiny sizes, in this process: timings themselves are never asserted here."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "speed_benchmark.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("speed_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny(model: str, **extra) -> dict:
+    spec = {"device": "cpu", "section": "compare", "model": model, "n_rows": 600}
+    return {**spec, "n_features": 6, "epochs": 1, **extra}
+
+
+@pytest.mark.parametrize("model", ["skattn_no_validation", "hand_loop", "mlp"])
+def test_each_measure_reports_times_rates_and_memory(bench, model):
+    result = bench.measure(tiny(model))
+    assert result["epoch_s"] > 0
+    assert result["train_rows_per_s"] == pytest.approx(600 / result["epoch_s"])
+    assert result["predict_rows_per_s"] > 0
+    assert result["peak_rss_mb"] >= result["peak_rss_over_data_mb"] >= 0
+
+
+def test_sequence_measure_uses_the_default_patching(bench):
+    spec = tiny("skattn", section="steps", n_steps=40, epochs=None)
+    result = bench.measure(spec)
+    assert result["one_epoch_fit_s"] > 0 and "epoch_s" not in result
+
+
+def test_the_table_shows_the_overhead_ratio(bench):
+    hand = {**tiny("hand_loop"), "epoch_s": 2.0, "train_rows_per_s": 300.0}
+    plain = {**tiny("skattn_no_validation"), "epoch_s": 2.1, "train_rows_per_s": 286}
+    for result in (hand, plain):
+        result.update(predict_rows_per_s=1e4, peak_rss_mb=500.0)
+        result["peak_rss_over_data_mb"] = 100.0
+    missing = {**tiny("tabm"), "skipped": "tabm is not installed"}
+    text = bench.report([hand, plain, missing])
+    assert "skattn overhead over the hand-written loop: 1.050x" in text
+    assert "skipped: tabm is not installed" in text
+
+
+def test_the_plan_compares_every_model_on_one_table(bench):
+    specs = bench.plan(["compare", "features"], quick=True, device="cpu")
+    compare = [s["model"] for s in specs if s["section"] == "compare"]
+    assert compare == list(bench.MODEL_LABELS)
+    features = [s for s in specs if s["section"] == "features"]
+    # 128 features: the default (latent tokens) and full attention, side by side.
+    assert [s.get("params") for s in features if s["n_features"] == 128] == [
+        None,
+        {"n_latent_tokens": None},
+    ]
