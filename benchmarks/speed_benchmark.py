@@ -162,9 +162,9 @@ def hand_loop(
 ) -> float:
     """Train with AdamW for a warm-up of 10 batches then ``n_epochs`` epochs; return
     the seconds per epoch. ``forward(rows)`` runs the model on those rows."""
-    # foreach=True: skattn's setting (torch's default is per-tensor on the CPU)
+    # fused=True: skattn's setting (torch's default is per-tensor on the CPU)
     optimizer = torch.optim.AdamW(
-        parameters, lr=lr, weight_decay=weight_decay, foreach=True
+        parameters, lr=lr, weight_decay=weight_decay, fused=True
     )
 
     def step(rows: Tensor) -> None:
@@ -329,6 +329,21 @@ def measure_tabm(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
     }
 
 
+def measure_library_fit(
+    fit: Callable[[int], Any], spec: dict, X: Any, y: Any, device: torch.device
+) -> dict:
+    """Epoch time and prediction rate of a library with its own ``fit(n_epochs)``
+    returning a model with ``predict_proba``."""
+    epoch = epoch_seconds(fit, spec["epochs"], device)
+    model = fit(1)
+    return {
+        "epoch_s": epoch,
+        "predict_rows_per_s": predict_rows_per_second(
+            lambda: model.predict_proba(X), len(y), device
+        ),
+    }
+
+
 def measure_tabnet(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
     """pytorch-tabnet's ``TabNetClassifier`` with its defaults (batch 1,024)."""
     from pytorch_tabnet.tab_model import TabNetClassifier
@@ -338,14 +353,7 @@ def measure_tabnet(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
         model.fit(X, y, max_epochs=n_epochs, patience=0)
         return model
 
-    epoch = epoch_seconds(fit, spec["epochs"], device)
-    model = fit(1)
-    return {
-        "epoch_s": epoch,
-        "predict_rows_per_s": predict_rows_per_second(
-            lambda: model.predict_proba(X), len(y), device
-        ),
-    }
+    return measure_library_fit(fit, spec, X, y, device)
 
 
 def measure_mlp(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
@@ -355,14 +363,7 @@ def measure_mlp(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
     def fit(n_epochs: int) -> MLPClassifier:
         return MLPClassifier(max_iter=n_epochs, random_state=0).fit(X, y)
 
-    epoch = epoch_seconds(fit, spec["epochs"], device)
-    model = fit(1)
-    return {
-        "epoch_s": epoch,
-        "predict_rows_per_s": predict_rows_per_second(
-            lambda: model.predict_proba(X), len(y), device
-        ),
-    }
+    return measure_library_fit(fit, spec, X, y, device)
 
 
 def measure_full_fit(spec: dict, X: Any, y: Any, device: torch.device) -> dict:

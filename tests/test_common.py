@@ -30,6 +30,17 @@ ESTIMATORS = [
     AttentionFeatureExtractor(n_components=4, **TINY),
 ]
 
+# float32 matrix products: BLAS picks its kernel by the batch's shape (a 1-row batch
+# goes through a matrix-vector kernel), and kernels round differently. A row predicted
+# alone, or in another order, can then differ in the 7th digit (1.8e-7 seen), which
+# is the tolerance of these checks. Whether a given model crosses it is chance: they
+# passed or failed as unrelated changes moved the trained weights. Non-strict: a pass
+# shows as XPASS.
+FLOAT32_ROUNDING = (
+    "float32 BLAS kernels differ by batch shape; results agree to ~2e-7 relative, "
+    "the check asks 1e-7"
+)
+
 # check name -> reason; the same for every estimator.
 EXPECTED_FAILED_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data": (
@@ -37,6 +48,8 @@ EXPECTED_FAILED_CHECKS = {
         "than one sample of weight 2, so the optimisation paths differ; the weighted "
         "loss itself is equivalent (tested in test_estimators.py)"
     ),
+    "check_methods_subset_invariance": FLOAT32_ROUNDING,
+    "check_methods_sample_order_invariance": FLOAT32_ROUNDING,
 }
 
 
