@@ -253,3 +253,18 @@ def test_compiled_training_matches_eager_training():
     np.testing.assert_allclose(compiled.predict(X), eager.predict(X), atol=1e-3)
     assert not hasattr(compiled.module_, "_orig_mod")  # the plain module is kept
     pickle.loads(pickle.dumps(compiled)).predict(X[:3])
+
+
+@pytest.mark.gpu
+def test_cuda_trains_under_bfloat16_by_default_and_matches_float32():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = dict(device="cuda", max_iter=30, **FAST)
+    auto = AttentionMLPClassifier(**params).fit(X[:400], y[:400])
+    full = AttentionMLPClassifier(precision="float32", **params).fit(X[:400], y[:400])
+    if torch.cuda.is_bf16_supported():
+        assert autocast_dtype("auto", auto.device_) is torch.bfloat16
+    # bfloat16 rounds differently, so not the same model; as good a one.
+    assert auto.score(X[400:], y[400:]) > full.score(X[400:], y[400:]) - 0.05
+    assert auto.predict_proba(X[400:]).dtype == np.float64
