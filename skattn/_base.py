@@ -287,7 +287,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
                 training_module,
                 train_data=dataset(slice(0, n_train)),
                 valid_data=dataset(slice(n_train, None))
-                if n_train < n_samples
+                if valid_rows is not None
                 else None,
                 per_sample_loss=self._target.loss,
                 score=self._target.score,
@@ -444,8 +444,9 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
     def _run_network(self, X: Any, *, embed: bool = False) -> np.ndarray:
         """Network outputs (n_samples, O), or embeddings (n_samples, E), as float64.
 
-        Each row's result depends on that row alone: attention mixes the tokens of
-        one row, never rows, and nothing (batch norm, say) pools over the batch.
+        Each row's result depends on that row alone (up to float32 rounding, which
+        BLAS may do differently for another batch shape): attention mixes the tokens
+        of one row, never rows, and nothing (batch norm, say) pools over the batch.
         """
         n_samples, chunks = self._input_chunks(X)
         # NOTE[PERF]: results go straight into one array allocated up front. Keeping
