@@ -190,18 +190,37 @@ def predict_rows_per_second(
     return n_rows / min(wall(predict, device) for _ in range(2))
 
 
-def chunked_inference(
-    model: nn.Module, call: Callable[[Tensor], Tensor], n_rows: int, chunk: int
-) -> Callable[[], object]:
-    """A prediction function over all rows in chunks, as skattn predicts."""
+def measure_hand_loop_model(
+    model: nn.Module,
+    forward: Callable[[Tensor], Tensor],
+    proba: Callable[[Tensor], Tensor],
+    loss: Callable[[Tensor, Tensor], Tensor],
+    parameters: Any,
+    y: Tensor,
+    spec: dict,
+    device: torch.device,
+    *,
+    lr: float,
+    weight_decay: float,
+    chunk: int,
+) -> dict:
+    """Train ``model`` in :func:`hand_loop`, then time its prediction over all rows
+    in chunks of ``chunk`` rows, as skattn predicts. ``forward(rows)`` gives the
+    training outputs of those rows, ``proba(rows)`` their class probabilities."""
+    epoch = hand_loop(
+        forward, loss, parameters, y, spec["epochs"], device, lr, weight_decay
+    )
 
     def predict() -> list[Tensor]:
         model.eval()
         with torch.inference_mode():
-            rows = torch.arange(n_rows)
-            return [call(part).float().cpu() for part in rows.split(chunk)]
+            rows = torch.arange(len(y))
+            return [proba(part).float().cpu() for part in rows.split(chunk)]
 
-    return predict
+    return {
+        "epoch_s": epoch,
+        "predict_rows_per_s": predict_rows_per_second(predict, len(y), device),
+    }
 
 
 def measure_skattn(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
@@ -245,26 +264,19 @@ def measure_hand_loop(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
     def forward(rows: Tensor) -> Tensor:
         return network({key: tensor[rows] for key, tensor in inputs.items()})
 
-    epoch = hand_loop(
+    return measure_hand_loop_model(
+        network,
         forward,
+        lambda rows: forward(rows).softmax(-1),
         F.cross_entropy,
         network.parameters(),
         y_t,
-        spec["epochs"],
+        spec,
         device,
         lr=1e-3,
         weight_decay=1e-5,
+        chunk=512 if device.type == "cpu" else 8192,
     )
-    predict = chunked_inference(
-        network,
-        lambda rows: network({k: v[rows] for k, v in inputs.items()}).softmax(-1),
-        len(y),
-        512 if device.type == "cpu" else 8192,
-    )
-    return {
-        "epoch_s": epoch,
-        "predict_rows_per_s": predict_rows_per_second(predict, len(y), device),
-    }
 
 
 def measure_rtdl(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
@@ -279,23 +291,19 @@ def measure_rtdl(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
         **rtdl.FTTransformer.get_default_kwargs(),
     ).to(device)
     x_t, y_t = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
-    epoch = hand_loop(
+    return measure_hand_loop_model(
+        model,
         lambda rows: model(x_t[rows], None),
+        lambda rows: model(x_t[rows], None).softmax(-1),
         F.cross_entropy,
         model.make_parameter_groups(),
         y_t,
-        spec["epochs"],
+        spec,
         device,
         lr=1e-4,
         weight_decay=1e-5,
+        chunk=512,
     )
-    predict = chunked_inference(
-        model, lambda rows: model(x_t[rows], None).softmax(-1), len(y), 512
-    )
-    return {
-        "epoch_s": epoch,
-        "predict_rows_per_s": predict_rows_per_second(predict, len(y), device),
-    }
 
 
 def measure_tabm(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
@@ -310,23 +318,19 @@ def measure_tabm(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
         k = logits.shape[1]
         return F.cross_entropy(logits.flatten(0, 1), target.repeat_interleave(k))
 
-    epoch = hand_loop(
+    return measure_hand_loop_model(
+        model,
         lambda rows: model(x_t[rows]),
+        lambda rows: model(x_t[rows]).softmax(-1).mean(1),
         loss,
         model.parameters(),
         y_t,
-        spec["epochs"],
+        spec,
         device,
         lr=2e-3,
         weight_decay=3e-4,
+        chunk=512,
     )
-    predict = chunked_inference(
-        model, lambda rows: model(x_t[rows]).softmax(-1).mean(1), len(y), 512
-    )
-    return {
-        "epoch_s": epoch,
-        "predict_rows_per_s": predict_rows_per_second(predict, len(y), device),
-    }
 
 
 def measure_library_fit(
