@@ -1,18 +1,22 @@
 """What the benchmark scripts share: timing, the table, the JSON and ``--output``.
 
 Imported by the benchmark scripts (``demo.py``, ``sequence_benchmark.py``,
-``speed_benchmark.py``) from their own folder, after
-they have set ``OMP_WAIT_POLICY`` and put the repository root on ``sys.path``.
+``speed_benchmark.py``, ``pretraining_benchmark.py``, ``explanation_benchmark.py``)
+from their own folder, after they have set ``OMP_WAIT_POLICY`` and put the repository
+root on ``sys.path``. Also the loader of the shared benchmark suite.
 """
 
 import argparse
+import importlib
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -22,6 +26,23 @@ import torch
 import skattn
 
 T = TypeVar("T")
+
+# The shared benchmark suite's loaders, beside the repository (../shared/README.md).
+SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+
+def import_suite() -> ModuleType | None:
+    """Import the shared suite's ``datasets`` module, if ``../shared`` is there.
+
+    Returns
+    -------
+    module : module or None
+        ``../shared/bench/datasets.py``, or None when the folder is absent.
+    """
+    if not SHARED_BENCH.is_dir():
+        return None
+    sys.path.insert(0, str(SHARED_BENCH))
+    return importlib.import_module("datasets")
 
 
 def timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:

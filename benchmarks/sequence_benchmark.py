@@ -66,7 +66,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import argparse
-import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -74,7 +73,15 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from _reporting import add_output_argument, environment, format_table, timed, write_json
+from _reporting import (
+    SHARED_BENCH,
+    add_output_argument,
+    environment,
+    format_table,
+    import_suite,
+    timed,
+    write_json,
+)
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import RidgeClassifierCV
 from sklearn.metrics import accuracy_score
@@ -94,7 +101,6 @@ else:
     AEON_MISSING = None
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_BENCH = REPO.parent / "shared" / "bench"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "sequence.json"
 DEFAULT_N_SEEDS = 3
 # The ridge penalties searched by RidgeClassifierCV, as in the MiniRocket paper.
@@ -189,20 +195,6 @@ class Result:
 
 
 # -- data ----------------------------------------------------------------------------
-def import_suite() -> ModuleType | None:
-    """Import the shared suite's ``datasets`` module, if ``../shared`` is there.
-
-    Returns
-    -------
-    module : module or None
-        ``../shared/bench/datasets.py``, or None when the folder is absent.
-    """
-    if not SHARED_BENCH.is_dir():
-        return None
-    sys.path.insert(0, str(SHARED_BENCH))
-    return importlib.import_module("datasets")
-
-
 def pad_steps(X: np.ndarray, n_steps: int) -> np.ndarray:
     """NaN-pad a batch of series along the time axis.
 

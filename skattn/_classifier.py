@@ -118,6 +118,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         random_state: Any = None,
         verbose: int = 0,
         warm_start: bool = False,
+        pretrained: Any = None,
     ) -> None:
         super().__init__(
             n_blocks=n_blocks,
@@ -148,6 +149,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            pretrained=pretrained,
         )
         self.class_weight = class_weight
 

@@ -147,7 +147,24 @@ device : "auto", str or torch.device, default="auto"
         Reuse the fitted network, encoders and classes as the starting point of the
         next ``fit`` instead of starting afresh. The optimiser's moments restart;
         the network's shape and the input encoding (``d_token``, ``patch_size``,
-        ``categorical_features``, ...) stay those of the first fit.""",
+        ``categorical_features``, ...) stay those of the first fit.
+
+    pretrained : fitted skattn estimator, FrozenEstimator of one, or None, \
+default=None
+        Start from another fitted model's network instead of a random one:
+        typically an :class:`AttentionFeatureExtractor` fitted without labels on
+        more rows than have labels (pre-training, then fine-tuning here). Its
+        input encoding (categories, scaling, patch size) and every weight except
+        the output layer (and the extractor's ``n_components`` projection) are
+        copied; ``fit`` then trains them all on ``y``. Its network parameters
+        (``d_token``, ``n_blocks``, ``n_heads``, ``activation``, ``ffn_factor``,
+        ``n_cross_blocks``, ``n_latent_tokens``) must equal this estimator's, and
+        ``X`` must have the columns it was fitted on. :func:`~sklearn.base.clone`
+        (so :class:`~sklearn.model_selection.GridSearchCV` and
+        :func:`~sklearn.model_selection.cross_val_score`) replaces an estimator
+        parameter by an unfitted copy: wrap the fitted model in
+        :class:`sklearn.frozen.FrozenEstimator` to keep it through them.
+        Ignored when ``warm_start`` continues an earlier fit.""",
     "fitted_attributes": """\
 n_features_in_ : int
         Number of features seen during fit.

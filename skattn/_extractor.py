@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from ._base import BaseAttentionMLP
+from ._base import BaseAttentionMLP, Target
 from ._docstrings import fill_doc
+from ._reconstruction import ReconstructionTarget
 from ._sklearn_private import Interval, StrOptions, _fit_context
 from ._targets import ClassificationTarget, RegressionTarget, infer_target
 
@@ -21,10 +22,16 @@ class AttentionFeatureExtractor(
     """Learned attention-MLP embedding of each row, as a scikit-learn transformer.
 
     ``fit(X, y)`` trains the network of :class:`AttentionMLPClassifier` (or
-    :class:`AttentionMLPRegressor`) on the target ``y``; ``transform`` returns, for
-    each row, the representation the trained network's output layer reads: the CLS
-    token after the last block, normalised, projected to ``n_components`` and passed
-    through a ReLU. Feed it to any downstream estimator, e.g. a linear model.
+    :class:`AttentionMLPRegressor`) on the target ``y``. ``fit(X)`` without labels
+    trains it self-supervised: a random ``mask_fraction`` of each row's features
+    (or patches of time steps) is hidden, and the network reconstructs the whole
+    row from its CLS token (squared error for numbers, cross-entropy for
+    categories), stopping early on the reconstruction loss of held-out rows.
+    ``transform`` returns, for each row, the representation the trained network's
+    output layer reads: the CLS token after the last block, normalised, projected
+    to ``n_components`` and passed through a ReLU. Feed it to any downstream
+    estimator, e.g. a linear model, or start a classifier or regressor from this
+    network with their ``pretrained`` parameter.
 
     Parameters
     ----------
@@ -32,10 +39,19 @@ class AttentionFeatureExtractor(
         Width of the returned embedding. None uses the CLS token itself
         (``d_token`` columns) without a projection.
 
-    objective : {"auto", "classification", "regression"}, default="auto"
-        What the network learns from ``y``. ``"auto"`` infers it from ``y``:
-        classification for binary or multiclass labels (including integers),
-        regression for real values.
+    objective : {"auto", "classification", "regression", "reconstruction"}, \
+default="auto"
+        What the network learns. ``"reconstruction"``: the masked rows of ``X``
+        (see above), ignoring ``y``. ``"classification"`` and ``"regression"``:
+        ``y``. ``"auto"``: reconstruction when ``fit`` gets no ``y``, else
+        classification for binary or multiclass labels (including integers) and
+        regression for real values. Early stopping ``"auto"`` is on for
+        reconstruction from 101 rows, since it needs no labels to hold out.
+
+    mask_fraction : float, default=0.3
+        Share of each row's features (patches of steps, for sequences) hidden
+        from the network at each reconstruction step, drawn anew every time.
+        Only used by ``objective="reconstruction"``.
 
     %(network_parameters)s
 
@@ -47,8 +63,9 @@ class AttentionFeatureExtractor(
 
     Attributes
     ----------
-    objective_ : {"classification", "regression"}
-        The objective the network was trained on.
+    objective_ : {"classification", "regression", "reconstruction"}
+        The objective the network was trained on. With "reconstruction",
+        ``validation_scores_`` are minus the mean reconstruction loss.
 
     %(fitted_attributes)s
 
@@ -74,7 +91,10 @@ class AttentionFeatureExtractor(
     _parameter_constraints: dict = {
         **BaseAttentionMLP._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "objective": [StrOptions({"auto", "classification", "regression"})],
+        "objective": [
+            StrOptions({"auto", "classification", "regression", "reconstruction"})
+        ],
+        "mask_fraction": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -82,6 +102,7 @@ class AttentionFeatureExtractor(
         *,
         n_components: int | None = None,
         objective: str = "auto",
+        mask_fraction: float = 0.3,
         n_blocks: int = 2,
         d_token: int = 64,
         n_heads: int = 4,
@@ -110,6 +131,7 @@ class AttentionFeatureExtractor(
         random_state: Any = None,
         verbose: int = 0,
         warm_start: bool = False,
+        pretrained: Any = None,
     ) -> None:
         super().__init__(
             n_blocks=n_blocks,
@@ -140,11 +162,23 @@ class AttentionFeatureExtractor(
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            pretrained=pretrained,
         )
         self.n_components = n_components
         self.objective = objective
+        self.mask_fraction = mask_fraction
 
-    def _make_target(self, y: Any) -> ClassificationTarget | RegressionTarget:
+    def _learns_reconstruction(self, y: Any) -> bool:
+        return self.objective == "reconstruction" or (
+            self.objective == "auto" and y is None
+        )
+
+    def _labels_required(self) -> bool:
+        return self.objective in ("classification", "regression")
+
+    def _make_target(self, y: Any) -> Target:
+        if self._learns_reconstruction(y):
+            return ReconstructionTarget(self._input, self.mask_fraction)
         if self.objective == "classification":
             return ClassificationTarget()
         if self.objective == "regression":
@@ -158,15 +192,17 @@ class AttentionFeatureExtractor(
     def fit(
         self, X: Any, y: Any = None, sample_weight: Any = None
     ) -> AttentionFeatureExtractor:
-        """Train the network on ``X`` and the target ``y``.
+        """Train the network on ``X``, with the target ``y`` or without labels.
 
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Training data; may hold missing values and categorical columns.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            The target the embedding is trained to predict. Required: fitting
-            without labels is not available yet.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), \
+default=None
+            The target the embedding is trained to predict. None (with
+            ``objective="auto"`` or ``"reconstruction"``) trains without labels,
+            by reconstructing masked rows of ``X``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples in the loss.
 
@@ -176,11 +212,11 @@ class AttentionFeatureExtractor(
             The fitted transformer.
         """
         self._fit(X, y, sample_weight)
-        self.objective_ = (
-            "classification"
-            if isinstance(self._target, ClassificationTarget)
-            else "regression"
-        )
+        self.objective_ = {
+            ClassificationTarget: "classification",
+            RegressionTarget: "regression",
+            ReconstructionTarget: "reconstruction",
+        }[type(self._target)]
         self._n_features_out = self.n_components or self.d_token
         return self
 
@@ -226,5 +262,5 @@ class AttentionFeatureExtractor(
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
+        tags.target_tags.required = False
         return tags

@@ -115,6 +115,11 @@ class _OneInput:
     def tokens(self, d_token: int, prefix: str = "") -> InputTokens:
         raise NotImplementedError
 
+    def attention_to_features(self, attention: np.ndarray) -> np.ndarray:
+        """Map attention over this input's tokens (n, n_tokens) to the user's
+        features: columns of a table, time steps of sequences."""
+        raise NotImplementedError
+
     def token_names(self) -> tuple[list[str], None]:
         return self.feature_token_names(), None
 
@@ -181,6 +186,15 @@ class TabularInput(_OneInput):
         )
         return InputTokens(tokenizer, (prefix + "x_num", prefix + "x_cat"))
 
+    def attention_to_features(self, attention: np.ndarray) -> np.ndarray:
+        """(n, n_features) in column order, from tokens ordered numerical first."""
+        token_columns = np.concatenate(
+            [self.encoder.numerical_columns_, self.encoder.categorical_columns_]
+        ).astype(np.intp)
+        by_column = np.empty_like(attention)
+        by_column[:, token_columns] = attention
+        return by_column
+
 
 class SequenceInput(_OneInput, SequenceEncoder):
     """A :class:`SequenceEncoder` as one input of the network."""
@@ -202,6 +216,11 @@ class SequenceInput(_OneInput, SequenceEncoder):
             n_channels=self.n_channels_, patch_size=self.patch_size_, d_token=d_token
         )
         return InputTokens(tokenizer, (prefix + "x_seq", prefix + "lengths"))
+
+    def attention_to_features(self, attention: np.ndarray) -> np.ndarray:
+        """(n, n_tokens * patch_size): each patch's weight shared evenly by its
+        steps, so that a row still sums to one."""
+        return np.repeat(attention / self.patch_size_, self.patch_size_, axis=1)
 
 
 class TwoInput:

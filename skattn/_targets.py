@@ -14,12 +14,27 @@ import torch.nn.functional as F
 from sklearn.metrics import r2_score
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from torch import Tensor
+from torch import Tensor, nn
 
 from ._sklearn_private import check_y
 
+# Early stopping "auto" holds out a validation split above this many samples, as
+# HistGradientBoosting's "auto" does.
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
 
-class ClassificationTarget:
+
+class _SupervisedTarget:
+    """What the supervised targets share: they learn ``y``, not the inputs."""
+
+    from_inputs = False
+    auto_early_stopping_min_samples = _AUTO_EARLY_STOPPING_MIN_SAMPLES
+
+    def training_module(self, network: nn.Module) -> nn.Module:
+        """The module to train: the network itself."""
+        return network
+
+
+class ClassificationTarget(_SupervisedTarget):
     """Labels of any type mapped to class indices; cross-entropy on logits."""
 
     stratify = True
@@ -84,7 +99,7 @@ class ClassificationTarget:
         return float(np.mean(output.argmax(axis=1) == target))
 
 
-class RegressionTarget:
+class RegressionTarget(_SupervisedTarget):
     """Real targets standardised per output; mean squared error on that scale."""
 
     stratify = False

@@ -1,0 +1,168 @@
+"""Self-supervised training without labels: reconstruct masked inputs.
+
+:class:`skattn.AttentionFeatureExtractor` fitted without ``y`` learns its embedding as
+a denoising autoencoder whose bottleneck is the CLS token. During training a random
+``mask_fraction`` of each row's features (of a table) or patches of steps (of a
+sequence) is hidden from the network, in the way a missing value is: the tokenizer
+then emits its learned "missing" token for them. The output layer reads the CLS
+embedding, the representation ``transform`` returns, and must reconstruct every
+observed value of the row, hidden or not:
+
+- numerical features and sequence values on the encoder's scale (quantile-normal or
+  standardised), by squared error;
+- categorical features, by cross-entropy over the feature's categories.
+
+A sample's loss is the mean over its observed values, so missing values never count.
+Held-out rows are masked too, with a fixed pattern, so that early stopping compares
+the same task from epoch to epoch.
+
+NOTE[DIFF]: BERT-style masked modelling predicts the hidden tokens from their own
+positions; here every value is predicted from the CLS token alone, because that is
+the vector ``transform`` hands to the downstream model. Reconstructing the visible
+values too (as denoising autoencoders do, Vincent et al., 2008) keeps it a summary of
+the whole row rather than of the hidden part.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._preprocessing import MISSING_CODE
+
+# Early stopping "auto" holds out rows above this many samples: below, a 10% hold-out
+# has under 10 rows, too few to stop on.
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
+# Held-out rows get the same mask at every epoch (see the module docstring).
+_VALIDATION_MASK_SEED = 0
+
+
+class ReconstructionTarget:
+    """The "target" of a self-supervised fit: the encoded input itself.
+
+    Parameters
+    ----------
+    input : TabularInput or SequenceInput
+        The fitted input encoder, which fixes the layout of the encoded arrays.
+    mask_fraction : float
+        Share of features (or patches of steps) hidden from the network per row.
+    """
+
+    stratify = False
+    from_inputs = True
+    auto_early_stopping_min_samples = _AUTO_EARLY_STOPPING_MIN_SAMPLES
+
+    def __init__(self, input: Any, mask_fraction: float) -> None:
+        if input.kind not in ("tabular", "sequence"):
+            raise ValueError(
+                "fitting without labels (objective='reconstruction') needs one table "
+                "or one set of sequences as X, not TwoInputs"
+            )
+        self.input = input
+        self.mask_fraction = mask_fraction
+
+    def fit(self, y: Any, estimator: object) -> ReconstructionTarget:
+        if self.input.kind == "tabular":
+            encoder = self.input.encoder
+            self.n_numerical_ = len(encoder.numerical_columns_)
+            # Codes per categorical feature (missing, unknown, then the categories).
+            self.cardinalities_ = list(encoder.category_cardinalities_)
+        else:
+            self.n_numerical_ = self.input.max_length_ * self.input.n_channels_
+            self.cardinalities_ = []
+        return self
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_numerical_ + sum(self.cardinalities_)
+
+    def encode(self, arrays: dict[str, np.ndarray], estimator: object) -> np.ndarray:
+        """The values to reconstruct, (n_samples, n_numerical + n_categorical)
+        float32: numerical values (NaN where missing), then categorical codes."""
+        if self.input.kind == "sequence":
+            values = arrays["x_seq"]  # (n, T, C), T = the longest training sequence
+            return values.reshape(len(values), -1).astype(np.float32)
+        return np.concatenate(
+            [arrays["x_num"], arrays["x_cat"].astype(np.float32)], axis=1
+        )
+
+    def sample_weight_factor(
+        self, y_encoded: np.ndarray, class_weight: dict | str | None
+    ) -> np.ndarray:
+        return np.ones(len(y_encoded))
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """Per-sample mean reconstruction loss over the observed values, (B,)."""
+        n_num = self.n_numerical_
+        numerical, codes = (
+            target[:, :n_num],
+            target[:, n_num:].long(),
+        )  # (B, Fn), (B, Fc)
+        observed = ~torch.isnan(numerical)  # (B, Fn)
+        error = torch.where(observed, output[:, :n_num] - numerical, 0.0)
+        total = error.square().sum(dim=1)  # (B,)
+        count = observed.sum(dim=1)  # (B,)
+        start = n_num
+        for j, cardinality in enumerate(self.cardinalities_):
+            logits = output[:, start : start + cardinality]  # (B, K_j)
+            code = codes[:, j]  # (B,)
+            known = code != MISSING_CODE
+            cross_entropy = F.cross_entropy(logits, code, reduction="none")  # (B,)
+            total = total + torch.where(known, cross_entropy, 0.0)
+            count = count + known
+            start += cardinality
+        return total / count.clamp_min(1)
+
+    def score(self, output: np.ndarray, target: np.ndarray) -> float:
+        """Minus the mean reconstruction loss, so that higher is better."""
+        loss = self.loss(torch.from_numpy(output), torch.from_numpy(target))
+        return -float(loss.mean())
+
+    def training_module(self, network: nn.Module) -> nn.Module:
+        return MaskedInputs(network, self.mask_fraction, self.input)
+
+
+class MaskedInputs(nn.Module):
+    """Wrap a network so that it sees its inputs with random features hidden.
+
+    Hidden numerical values and sequence steps become NaN, hidden categorical
+    values the "missing" code, exactly what the tokenizers read as missing. In
+    training mode each call draws a fresh mask from torch's generator (seeded by
+    the estimator); in eval mode the mask is fixed.
+    """
+
+    def __init__(self, network: nn.Module, mask_fraction: float, input: Any) -> None:
+        super().__init__()
+        self.network = network
+        self.mask_fraction = mask_fraction
+        self.patch_size = getattr(input, "patch_size_", 1)
+
+    def _hide(self, shape: tuple[int, ...], device: torch.device) -> Tensor:
+        generator = None
+        if not self.training:
+            generator = torch.Generator(device=device)
+            generator.manual_seed(_VALIDATION_MASK_SEED)
+        draws = torch.rand(shape, generator=generator, device=device)
+        return draws < self.mask_fraction
+
+    def forward(self, inputs: dict[str, Tensor]) -> Tensor:
+        inputs = dict(inputs)
+        if "x_seq" in inputs:
+            x_seq = inputs["x_seq"]  # (B, T, C)
+            batch, n_steps, _ = x_seq.shape
+            n_patches = -(-n_steps // self.patch_size)
+            hidden = self._hide((batch, n_patches), x_seq.device)  # (B, P)
+            steps = hidden.repeat_interleave(self.patch_size, dim=1)[:, :n_steps]
+            inputs["x_seq"] = x_seq.masked_fill(steps[..., None], float("nan"))
+        else:
+            x_num, x_cat = inputs["x_num"], inputs["x_cat"]  # (B, Fn), (B, Fc)
+            n_features = x_num.shape[1] + x_cat.shape[1]
+            hidden = self._hide((len(x_num), n_features), x_num.device)  # (B, F)
+            n_num = x_num.shape[1]
+            inputs["x_num"] = x_num.masked_fill(hidden[:, :n_num], float("nan"))
+            inputs["x_cat"] = x_cat.masked_fill(hidden[:, n_num:], MISSING_CODE)
+        return self.network(inputs)
