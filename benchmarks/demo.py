@@ -53,7 +53,14 @@ fitted ``n_iter_`` (epochs, boosting iterations for HistGradientBoosting, solver
 iterations for LogisticRegression). The same numbers, with the versions of Python,
 torch, scikit-learn and skattn, the date and the CPU count, are written as JSON,
 together with the CLS token's mean cross-attention over the context tokens of the
-two-input model.
+two-input model (``feature_attention(X)["context"]``).
+
+It also shows what the skattn regressor on ``diabetes_mixed`` attends to: its
+``feature_importances_`` (the CLS token's attention per column, averaged over blocks,
+heads and training rows) are printed and stored, and two PNG files are written next
+to the JSON: ``demo_feature_importances.png``, a bar chart of them, and
+``demo_attention_map.png``, the CLS token's attention to each column of the first
+test row in every block and head (``skattn.plotting``; needs matplotlib).
 
 Run from the repository root (a few minutes on 2 CPU cores)::
 
@@ -107,6 +114,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
+from skattn.plotting import plot_attention_map, plot_feature_importances
 
 Task = Literal["classification", "regression"]
 
@@ -121,6 +129,8 @@ TWO_INPUTS_NAME = "two_inputs_synthetic"
 TWO_INPUTS_MODEL = AttentionMLPClassifier.__name__
 # Test samples whose cross-attention is printed.
 N_ATTENTION_SAMPLES = 3
+# The dataset whose skattn model's feature importances and attention are drawn.
+EXPLAINED_DATASET = "diabetes_mixed"
 
 
 @dataclass(frozen=True)
@@ -612,25 +622,44 @@ def run_all(
     return results, models
 
 
-def cls_cross_attention(model: AttentionMLPClassifier, X: TwoInputs) -> np.ndarray:
-    """How much the CLS token attends to each context token, per sample.
+def save_explanation_plots(
+    model: BaseEstimator, data: Dataset, folder: Path
+) -> list[Path]:
+    """Draw what a fitted skattn model attends to, as PNG files in ``folder``.
 
     Parameters
     ----------
-    model : AttentionMLPClassifier
-        Fitted on :class:`TwoInputs`.
-    X : TwoInputs
-        Samples to look at.
+    model : AttentionMLPClassifier or AttentionMLPRegressor
+        Fitted on ``data``'s training table.
+    data : Dataset
+        Its split; the attention map is drawn for the first test row.
+    folder : Path
+        Where the files go (created if missing).
 
     Returns
     -------
-    weights : ndarray of shape (n_samples, n_context_tokens)
-        The CLS token's cross-attention weights (``attention_maps(X)["cross"]``,
-        query 0), averaged over the cross-attention blocks and heads; each row sums
-        to one. The context tokens are named by ``model.token_names_["context"]``.
+    paths : list of Path
+        ``demo_feature_importances.png`` (:func:`plot_feature_importances`) and
+        ``demo_attention_map.png`` (:func:`plot_attention_map`).
     """
-    cross = model.attention_maps(X)["cross"]  # (n, blocks, heads, queries, keys)
-    return cross[:, :, :, 0, :].mean(axis=(1, 2))
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [
+        folder / "demo_feature_importances.png",
+        folder / "demo_attention_map.png",
+    ]
+    ax = plot_feature_importances(model)
+    ax.set_title(f"{data.name}: {ax.get_title()}", fontsize=9)
+    ax.figure.savefig(paths[0], dpi=100, bbox_inches="tight")
+    ax = plot_attention_map(model, data.X_test.iloc[[0]])
+    ax.set_title(f"{data.name}, first test row: {ax.get_title()}", fontsize=9)
+    ax.figure.savefig(paths[1], dpi=100, bbox_inches="tight")
+    plt.close("all")
+    return paths
 
 
 # -- reporting -----------------------------------------------------------------------
@@ -661,6 +690,7 @@ def print_table(results: list[Result]) -> None:
 def write_report(
     results: list[Result],
     cross_attention: dict[str, Any],
+    feature_importances: dict[str, Any],
     total_seconds: float,
     path: Path,
 ) -> None:
@@ -672,6 +702,8 @@ def write_report(
         The scores and timings.
     cross_attention : dict
         The two-input model's mean CLS cross-attention, from :func:`main`.
+    feature_importances : dict
+        ``feature_importances_`` of the skattn model on ``EXPLAINED_DATASET``.
     total_seconds : float
         Wall-clock seconds of the whole run.
     path : Path
@@ -684,6 +716,7 @@ def write_report(
         "total_seconds": total_seconds,
         "results": [asdict(r) for r in results],
         "cross_attention": cross_attention,
+        "feature_importances": feature_importances,
     }
     write_json(report, path, ensure_ascii=True)
 
@@ -720,7 +753,15 @@ def main(argv: list[str] | None = None) -> None:
     results, models = run_all(datasets)
     two_inputs = next(d for d in datasets if d.name == TWO_INPUTS_NAME)
     two_input_model = models[TWO_INPUTS_NAME, TWO_INPUTS_MODEL]
-    weights = cls_cross_attention(two_input_model, two_inputs.X_test)
+    # (n_samples, n_context_tokens): the CLS token's cross-attention, averaged over
+    # blocks and heads.
+    weights = two_input_model.feature_attention(two_inputs.X_test)["context"]
+    explained = next(d for d in datasets if d.name == EXPLAINED_DATASET)
+    plots = save_explanation_plots(
+        models[EXPLAINED_DATASET, AttentionMLPRegressor.__name__],
+        explained,
+        args.output.parent,
+    )
     total_seconds = time.perf_counter() - start
 
     print_table(results)
@@ -734,6 +775,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  test sample {i}: {np.array2string(row, precision=3)}")
     mean_weights = weights.mean(axis=0)
     print(f"  mean of all {len(weights)}: {np.array2string(mean_weights, precision=3)}")
+    importances = models[EXPLAINED_DATASET, AttentionMLPRegressor.__name__]
+    ranked = pd.Series(
+        importances.feature_importances_, importances.feature_names_in_
+    ).sort_values(ascending=False)
+    print(f"\n{EXPLAINED_DATASET}: feature_importances_ (mean CLS attention):")
+    print("  " + ", ".join(f"{name} {value:.3f}" for name, value in ranked.items()))
+    print("plots written to " + ", ".join(str(path) for path in plots))
     print(f"\ntotal: {total_seconds:.1f} s on {os.cpu_count()} CPUs")
     cross_attention = {
         "dataset": TWO_INPUTS_NAME,
@@ -742,7 +790,15 @@ def main(argv: list[str] | None = None) -> None:
         "mean_cls_attention": mean_weights.tolist(),
         "averaged_over": "test samples, cross-attention blocks and heads",
     }
-    write_report(results, cross_attention, total_seconds, args.output)
+    feature_importances = {
+        "dataset": EXPLAINED_DATASET,
+        "model": AttentionMLPRegressor.__name__,
+        "feature_importances": ranked.to_dict(),
+        "plots": [path.name for path in plots],
+    }
+    write_report(
+        results, cross_attention, feature_importances, total_seconds, args.output
+    )
     print(f"results written to {args.output}")
 
 
