@@ -182,6 +182,12 @@ n_features_in_ : int
     n_latent_tokens_ : int or None
         Latent tokens of the network (the resolved ``n_latent_tokens``).
 
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Attention-based importance of each column, summing to one: the CLS
+        token's attention to it, averaged over blocks, heads and up to 2,048
+        validation (else training) rows, as in the FT-Transformer paper. Only
+        when the (main) input is a table; see :meth:`feature_attention`.
+
     device_ : torch.device
         The device the network was trained on.
 

@@ -18,6 +18,10 @@ network skattn builds:
 - a context input: its tokens get the CLS row of the cross-attention blocks, averaged
   over blocks and heads, beside the main input's tokens above.
 
+The same aggregation applies to weights scaled by the norm of each attended token's
+contribution (``value_norm=True``, Kobayashi et al., 2020), each stage's rows
+renormalised to sum to one.
+
 The input objects of :mod:`skattn._inputs` then map tokens back to the user's columns
 or time steps.
 """
@@ -29,8 +33,10 @@ from torch import Tensor
 
 
 def _mean_over_blocks_and_heads(per_block: list[Tensor]) -> Tensor:
-    """(B, Tq, Tk) from a list of (B, H, Tq, Tk), one per block."""
-    return torch.stack(per_block).float().mean(dim=(0, 2))
+    """(B, Tq, Tk) from a list of (B, H, Tq, Tk), one per block, each query's row
+    summing to one (weights scaled by value norms do not on their own)."""
+    mean = torch.stack(per_block).float().mean(dim=(0, 2))
+    return mean / mean.sum(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
 def cls_attention(weights: dict[str, list[Tensor]]) -> dict[str, Tensor]:
@@ -39,7 +45,8 @@ def cls_attention(weights: dict[str, list[Tensor]]) -> dict[str, Tensor]:
     Parameters
     ----------
     weights : dict of lists of Tensor
-        The attention weights of :meth:`AttentionMLPNetwork.encode`.
+        The attention weights of :meth:`AttentionMLPNetwork.encode`, plain or
+        scaled by value norms.
 
     Returns
     -------

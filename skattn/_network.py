@@ -160,6 +160,7 @@ class MultiHeadAttention(nn.Module):
         *,
         key_padding_mask: Tensor | None = None,
         return_weights: bool = False,
+        value_norm: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         """Attend from ``x`` to ``context`` (or to ``x``).
 
@@ -172,6 +173,11 @@ class MultiHeadAttention(nn.Module):
             True where a key/value token is padding and must receive no attention.
         return_weights : bool
             Use the explicit path and return the weights.
+        value_norm : bool
+            With ``return_weights``, return each weight times the norm of what the
+            attended token adds to the output through that head,
+            ``alpha_qk * ||W_o^h v_k^h||`` (Kobayashi et al., 2020): a token that
+            draws attention but contributes a near-zero vector then counts little.
 
         Returns
         -------
@@ -204,6 +210,13 @@ class MultiHeadAttention(nn.Module):
                 # weights instead, as the fused kernel does.
                 weights = weights.masked_fill(~allowed, 0.0)
             attended = F.dropout(weights, dropout, training=self.training) @ v
+            if value_norm:
+                # ||W_o^h v||^2 = v^T (W_o^h^T W_o^h) v, without the (B, H, Tk, D)
+                # vectors themselves.
+                out_weight = self.out.weight.view(width, self.n_heads, -1)  # (D, H, Dh)
+                gram = torch.einsum("dhe,dhf->hef", out_weight, out_weight)  # (H,Dh,Dh)
+                squared = torch.einsum("bhke,hef,bhkf->bhk", v, gram, v)  # (B, H, Tk)
+                weights = weights * squared.clamp_min(0).sqrt()[:, :, None, :]
         else:
             attended = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=allowed, dropout_p=dropout
@@ -273,6 +286,7 @@ class AttentionBlock(nn.Module):
         *,
         key_padding_mask: Tensor | None = None,
         return_weights: bool = False,
+        value_norm: bool = False,
         first_token_only: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         """Return the updated tokens ``(B, Tq, D)`` and the weights or None.
@@ -301,6 +315,7 @@ class AttentionBlock(nn.Module):
             context,
             key_padding_mask=key_padding_mask,
             return_weights=return_weights,
+            value_norm=value_norm,
         )
         x = x + self.residual_dropout(attended)  # (B, Tq, D)
         x = x + self.residual_dropout(self.ffn(self.ffn_norm(x)))  # (B, Tq, D)
@@ -604,6 +619,7 @@ residual_dropout :
         inputs: dict[str, Tensor],
         *,
         return_weights: bool = False,
+        value_norm: bool = False,
         cls_only: bool = False,
     ) -> tuple[Tensor, Tensor, dict[str, list[Tensor]]]:
         """Run the attention stacks.
@@ -612,9 +628,10 @@ residual_dropout :
         position 0 (the latent tokens follow it when there are any, else the input
         tokens), their padding mask (B, T), and on request the attention weights of
         each stack: ``{"read": [(B, H, T, F)], "main": [(B, H, T, T)], "context":
-        [(B, H, Tc, Tc)], "cross": [(B, H, T, Tc)]}``. With ``cls_only`` (and no
-        weights asked for), the last block computes the CLS token alone and
-        ``T = 1``.
+        [(B, H, Tc, Tc)], "cross": [(B, H, T, Tc)]}``, each weight scaled by the
+        norm of its value vector's contribution with ``value_norm`` (see
+        :class:`MultiHeadAttention`). With ``cls_only`` (and no weights asked for),
+        the last block computes the CLS token alone and ``T = 1``.
         """
         features, padding = self.main(inputs)  # (B, F, D), (B, F) or None
         batch = features.shape[0]
@@ -646,6 +663,7 @@ residual_dropout :
                     context,
                     key_padding_mask=context_padding,
                     return_weights=return_weights,
+                    value_norm=value_norm,
                 )
                 if block_weights is not None:
                     weights["context"].append(block_weights)
@@ -660,6 +678,7 @@ residual_dropout :
                 keys,
                 key_padding_mask=key_padding,
                 return_weights=return_weights,
+                value_norm=value_norm,
                 first_token_only=cls_only and not return_weights and index == last,
             )  # (B, T, D), or (B, 1, D) after a CLS-only block
             if block_weights is not None:
@@ -669,12 +688,16 @@ residual_dropout :
         return x, padding[:, : x.shape[1]], weights
 
     def embed(
-        self, inputs: dict[str, Tensor], *, return_weights: bool = False
+        self,
+        inputs: dict[str, Tensor],
+        *,
+        return_weights: bool = False,
+        value_norm: bool = False,
     ) -> tuple[Tensor, dict[str, list[Tensor]]]:
         """Return the CLS embedding (B, E) and, on request, the attention weights
         (see :meth:`encode`)."""
         x, _, weights = self.encode(
-            inputs, return_weights=return_weights, cls_only=True
+            inputs, return_weights=return_weights, value_norm=value_norm, cls_only=True
         )
         cls = self.head_norm(x[:, 0])  # (B, D)
         if self.head_projection is not None:

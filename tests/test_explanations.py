@@ -9,9 +9,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
+from skattn._network import MultiHeadAttention
 from skattn.plotting import (
     plot_attention_map,
     plot_feature_importances,
@@ -67,14 +69,38 @@ def test_feature_attention_is_per_sample_in_column_order(mixed_frame):
     np.testing.assert_allclose(attention.sum(axis=1), 1.0, rtol=1e-5)
     # The CLS row of attention_maps, averaged over blocks and heads, without the
     # CLS token itself, reordered from token order to column order.
-    maps = clf.attention_maps(X.iloc[:6])[:, :, :, 0, 1:].mean(axis=(1, 2))
+    cls_rows = clf.attention_maps(X.iloc[:6], cls_only=True)  # (6, blocks, heads, T)
+    np.testing.assert_array_equal(cls_rows, clf.attention_maps(X.iloc[:6])[:, :, :, 0])
+    maps = cls_rows[..., 1:].mean(axis=(1, 2))
     maps /= maps.sum(axis=1, keepdims=True)
     by_name = dict(zip(clf.token_names_[1:], maps.T, strict=True))
     expected = np.stack([by_name[c] for c in X.columns], axis=1)
     np.testing.assert_allclose(attention, expected, rtol=1e-5, atol=1e-7)
 
 
-def test_feature_importances_is_reproducible_and_on_validation_rows():
+def test_value_norm_weighs_attention_by_what_each_token_contributes():
+    torch.manual_seed(0)
+    attention = MultiHeadAttention(d_token=8, n_heads=2)
+    x = torch.randn(3, 5, 8)
+    _, weights = attention(x, return_weights=True)
+    _, scaled = attention(x, return_weights=True, value_norm=True)
+    # What token k adds to the output through head h: W_o[:, head h] @ v_k^h.
+    values = attention.value(x).view(3, 5, 2, 4)  # (B, T, H, Dh)
+    out = attention.out.weight.view(8, 2, 4)  # (D, H, Dh)
+    contribution = torch.einsum("dhe,bkhe->bhkd", out, values).norm(dim=-1)
+    torch.testing.assert_close(scaled, weights * contribution[:, :, None, :])
+
+
+def test_value_norm_feature_attention_is_a_distribution(mixed_frame):
+    X, y = mixed_frame
+    clf = AttentionMLPClassifier(**SMALL).fit(X, y)
+    plain = clf.feature_attention(X.iloc[:5])
+    scaled = clf.feature_attention(X.iloc[:5], value_norm=True)
+    np.testing.assert_allclose(scaled.sum(axis=1), 1.0, rtol=1e-5)
+    assert (scaled >= 0).all() and not np.allclose(scaled, plain)
+
+
+def test_feature_importances_are_reproducible():
     X, y = signal_frame(400)
     first = AttentionMLPRegressor(**SMALL, early_stopping=True).fit(X, y)
     second = AttentionMLPRegressor(**SMALL, early_stopping=True).fit(X, y)
@@ -109,6 +135,9 @@ def test_two_inputs_give_main_and_context_attention():
     for part in attention.values():
         np.testing.assert_allclose(part.sum(axis=1), 1.0, rtol=1e-5)
     assert clf.feature_importances_.shape == (3,)  # the main table's columns
+    cls_rows = clf.attention_maps(TwoInputs(table[:5], context[:5]), cls_only=True)
+    assert set(cls_rows) == {"main", "cross"}  # the context has no CLS token
+    assert cls_rows["cross"].shape == (5, 1, 2, 8)  # (rows, blocks, heads, steps)
 
 
 def test_unfitted_model_has_no_feature_importances():
