@@ -412,7 +412,13 @@ def test_extractor_objective_can_be_forced():
 
 @pytest.mark.parametrize(
     "estimator",
-    [AttentionMLPClassifier(), AttentionMLPRegressor(), AttentionFeatureExtractor()],
+    [
+        AttentionMLPClassifier(),
+        AttentionMLPRegressor(),
+        # Without y, the extractor's objective="auto" learns by reconstruction
+        # (tests/test_pretraining.py); a supervised objective needs y.
+        AttentionFeatureExtractor(objective="classification"),
+    ],
     ids=lambda est: type(est).__name__,
 )
 def test_fit_without_y_is_a_clear_error(estimator):
