@@ -282,6 +282,11 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
                 else source.n_latent_tokens_
             )
             self._target = self._make_target(y).fit(y, self)
+        if y is None and not self._target.from_inputs:
+            raise ValueError(
+                f"{type(self).__name__} continues a fit on labels (warm_start=True), "
+                "so it requires y to be passed, but the target y is None"
+            )
         arrays = self._input.transform(X)
         n_samples = _n_rows(arrays)
         y_encoded = self._target.encode(arrays if self._target.from_inputs else y, self)

@@ -46,7 +46,8 @@ default="auto"
         ``y``. ``"auto"``: reconstruction when ``fit`` gets no ``y``, else
         classification for binary or multiclass labels (including integers) and
         regression for real values. Early stopping ``"auto"`` is on for
-        reconstruction from 101 rows, since it needs no labels to hold out.
+        reconstruction from 101 rows, since it needs no labels to hold out. A
+        ``warm_start`` fit keeps the objective of the first fit.
 
     mask_fraction : float, default=0.3
         Share of each row's features (patches of steps, for sequences) hidden

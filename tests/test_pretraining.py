@@ -91,6 +91,16 @@ def test_objective_auto_follows_y():
         AttentionFeatureExtractor(objective="regression", **SMALL).fit(X)
 
 
+def test_warm_start_keeps_the_first_objective():
+    X, cluster = clustered_frame(150)
+    extractor = AttentionFeatureExtractor(max_iter=2, warm_start=True, **SMALL)
+    extractor.fit(X, cluster)
+    with pytest.raises(ValueError, match="continues a fit on labels"):
+        extractor.fit(X)
+    unsupervised = AttentionFeatureExtractor(max_iter=2, warm_start=True, **SMALL)
+    assert unsupervised.fit(X).fit(X, cluster).objective_ == "reconstruction"
+
+
 def test_reconstruction_is_reproducible_and_pickles():
     X, _ = clustered_frame(200)
     first = AttentionFeatureExtractor(max_iter=5, **SMALL).fit(X)
