@@ -702,7 +702,8 @@ or dict of such arrays
             its order (named by :attr:`feature_names_in_` for a DataFrame). For
             sequences, one column per time step, up to the longest sequence in
             ``X`` or in training (each token's weight shared evenly by its
-            ``patch_size`` steps; steps after a sequence's end get zero). For
+            ``patch_size`` steps; patches that start after a sequence's end get
+            zero). For
             :class:`TwoInputs`, a dict: ``"main"`` over the main input's features,
             ``"context"`` over the context input's features, from the
             cross-attention blocks.
