@@ -1,7 +1,7 @@
 """Explanation benchmark: does attention rank features as permutation importance does?
 
-For each tabular dataset of the shared suite (``../shared/bench``; the first of its 3
-seeded 80/20 splits unless ``--seeds`` says more), fit :class:`AttentionMLPClassifier`
+For each tabular dataset of the shared suite (``../shared/bench``; its 3 seeded 80/20
+splits, fewer with ``--seeds``), fit :class:`AttentionMLPClassifier`
 or :class:`AttentionMLPRegressor` at its defaults (``random_state=seed``) and compare
 two rankings of the features:
 
@@ -21,7 +21,7 @@ different things (where the model looks against what it relies on), so a high
 correlation is evidence that the attention explanation is informative, not a
 guarantee for every feature.
 
-Run from the repository root (about 10 minutes on 2 CPU cores)::
+Run from the repository root (about 15 minutes on 2 CPU cores)::
 
     python benchmarks/explanation_benchmark.py
     python benchmarks/explanation_benchmark.py --datasets credit_data concrete
@@ -125,7 +125,7 @@ def main() -> None:
     """Run the comparison, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="*", default=list(DEFAULT_DATASETS))
-    parser.add_argument("--seeds", type=int, default=1, help="splits per dataset")
+    parser.add_argument("--seeds", type=int, default=3, help="splits per dataset")
     add_output_argument(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
     suite = import_suite()

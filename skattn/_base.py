@@ -693,7 +693,8 @@ or dict of such arrays
             al., 2020, "Attention is not only a weight"), before averaging: a
             token that draws attention but adds a near-zero vector counts little.
             On the shared benchmark suite this agreed better with permutation
-            importance than plain attention (``benchmarks/explanation_benchmark.py``).
+            importance than plain attention on average (Spearman +0.37 against
+            +0.32; ``benchmarks/explanation_benchmark.py``).
 
         Returns
         -------
