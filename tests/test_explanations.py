@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_selection import SelectFromModel
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
 from skattn._network import MultiHeadAttention
@@ -52,6 +53,9 @@ def test_signal_features_rank_top_of_feature_importances():
     assert (
         importances.filter(like="noise").max() < importances.filter(like="signal").min()
     )
+    # scikit-learn's feature selection reads it like any other importance.
+    selector = SelectFromModel(clf, prefit=True, threshold=-np.inf, max_features=2)
+    assert set(X.columns[selector.get_support()]) == top_two
 
 
 def test_latent_tokens_rank_the_signal_features_too():
