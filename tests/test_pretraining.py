@@ -64,8 +64,7 @@ def test_fit_without_labels_learns_to_reconstruct():
     scores = extractor.validation_scores_
     assert scores is not None and extractor.best_validation_score_ == max(scores)
     assert max(scores) > scores[0] + 0.2
-    assert extractor.n_components_ == 256  # "auto" without labels
-    assert extractor.transform(X).shape == (len(X), 256)
+    assert extractor.transform(X).shape == (len(X), 16)
 
 
 def test_features_learned_without_labels_carry_the_hidden_label():
@@ -88,7 +87,6 @@ def test_objective_auto_follows_y():
     )
     supervised = AttentionFeatureExtractor(max_iter=2, **SMALL).fit(X, cluster)
     assert supervised.objective_ == "classification"
-    assert supervised.n_components_ == 16  # "auto" with labels: the CLS token's width
     with pytest.raises(ValueError, match="requires y"):
         AttentionFeatureExtractor(objective="regression", **SMALL).fit(X)
 
@@ -119,7 +117,7 @@ def test_sequences_reconstruct_masked_patches():
     X = np.sin(steps / 3 + phase)[..., None] + 0.05 * rng.normal(size=(200, 24, 1))
     extractor = AttentionFeatureExtractor(patch_size=4, max_iter=30, **SMALL).fit(X)
     assert extractor.validation_scores_[-1] > extractor.validation_scores_[0]
-    assert extractor.transform(X[:3]).shape == (3, 256)
+    assert extractor.transform(X[:3]).shape == (3, 16)
 
 
 def test_two_inputs_cannot_be_reconstructed():
