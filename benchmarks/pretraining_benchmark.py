@@ -29,6 +29,8 @@ Run from the repository root (about 20 minutes on 2 CPU cores)::
 
     python benchmarks/pretraining_benchmark.py
     python benchmarks/pretraining_benchmark.py --datasets credit_data --seeds 1
+    python benchmarks/pretraining_benchmark.py --n-components 256 \
+        --output benchmarks/results/pretraining_n_components_256.json
 """
 
 import os
@@ -185,6 +187,7 @@ def run_split(
     X_test: pd.DataFrame,
     y_test: np.ndarray,
     seed: int,
+    n_components: int | None = None,
 ) -> list[Score]:
     """Fit every model of the benchmark on one split and score it.
 
@@ -196,6 +199,8 @@ def run_split(
         The split.
     seed : int
         Split seed and ``random_state`` of the skattn models.
+    n_components : int or None, default=None
+        The extractor's ``n_components`` (its default, None, when not given).
 
     Returns
     -------
@@ -225,7 +230,11 @@ def run_split(
     pipeline = evaluate(
         "lr_on_extractor",
         make_pipeline(
-            AttentionFeatureExtractor(objective="reconstruction", random_state=seed),
+            AttentionFeatureExtractor(
+                objective="reconstruction",
+                n_components=n_components,
+                random_state=seed,
+            ),
             LogisticRegression(max_iter=2000),
         ),
         None,
@@ -300,6 +309,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="*", help="suite names (default: all)")
     parser.add_argument("--seeds", type=int, default=3, help="splits per dataset")
+    parser.add_argument(
+        "--n-components",
+        type=int,
+        default=None,
+        help="the extractor's n_components (default: None, its default)",
+    )
     add_output_argument(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
     suite = import_suite()
@@ -317,7 +332,13 @@ def main() -> None:
         X, y = data["X"], data["y"]
         for seed, (train, test) in enumerate(suite.splits(name, n_seeds=args.seeds)):
             scores += run_split(
-                name, X.iloc[train], y[train], X.iloc[test], y[test], seed
+                name,
+                X.iloc[train],
+                y[train],
+                X.iloc[test],
+                y[test],
+                seed,
+                args.n_components,
             )
     rows, wins = summarise(scores)
     print()
@@ -344,6 +365,7 @@ def main() -> None:
         "environment": environment(),
         "total_seconds": time.perf_counter() - start,
         "label_fractions": list(LABEL_FRACTIONS),
+        "n_components": args.n_components,
         "summary": rows,
         "wins": wins,
         "scores": [asdict(s) for s in scores],
