@@ -4,13 +4,11 @@ the plot helpers."""
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import SelectFromModel
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
@@ -24,11 +22,7 @@ from skattn.plotting import (
 SMALL = dict(d_token=16, n_heads=2, max_iter=40, random_state=0)
 
 
-@pytest.fixture(autouse=True)
-def _quiet_short_fits():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def signal_frame(n: int = 1200) -> tuple[pd.DataFrame, np.ndarray]:

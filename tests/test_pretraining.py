@@ -4,14 +4,12 @@ classifier or regressor from a pretrained network."""
 from __future__ import annotations
 
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -28,11 +26,7 @@ from skattn._reconstruction import MaskedInputs, ReconstructionTarget
 SMALL = dict(d_token=16, n_heads=2, random_state=0)
 
 
-@pytest.fixture(autouse=True)
-def _quiet_short_fits():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def clustered_frame(n: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
