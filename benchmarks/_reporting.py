@@ -45,6 +45,20 @@ def import_suite() -> ModuleType | None:
     return importlib.import_module("datasets")
 
 
+def require_suite() -> ModuleType:
+    """:func:`import_suite`, or exit with a message when ``../shared`` is absent.
+
+    Returns
+    -------
+    module : module
+        ``../shared/bench/datasets.py``.
+    """
+    suite = import_suite()
+    if suite is None:
+        sys.exit(f"{SHARED_BENCH} is missing: the suite's datasets are not here")
+    return suite
+
+
 def timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
     """Call ``function(*args)`` and measure its wall-clock time.
 

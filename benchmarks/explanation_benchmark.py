@@ -48,7 +48,7 @@ from _reporting import (
     add_output_argument,
     environment,
     format_table,
-    import_suite,
+    require_suite,
     write_json,
 )
 from scipy.stats import spearmanr
@@ -128,9 +128,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="splits per dataset")
     add_output_argument(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
-    suite = import_suite()
-    if suite is None:
-        sys.exit("../shared/bench is missing: the suite's datasets are not here")
+    suite = require_suite()
     warnings.simplefilter("ignore", ConvergenceWarning)
     results = []
     for name in args.datasets:

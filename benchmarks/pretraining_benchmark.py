@@ -57,7 +57,7 @@ from _reporting import (
     add_output_argument,
     environment,
     format_table,
-    import_suite,
+    require_suite,
     write_json,
 )
 from sklearn.base import BaseEstimator
@@ -317,9 +317,7 @@ def main() -> None:
     )
     add_output_argument(parser, DEFAULT_OUTPUT)
     args = parser.parse_args()
-    suite = import_suite()
-    if suite is None:
-        sys.exit("../shared/bench is missing: the suite's datasets are not here")
+    suite = require_suite()
     names = args.datasets or [
         n for n in suite.names("tabular") if suite.load(n)["task"] != "regression"
     ]
