@@ -1,6 +1,7 @@
 """skattn: scikit-learn estimators built on attention + MLP networks."""
 
 from ._classifier import AttentionMLPClassifier
+from ._export import load_model, save_model
 from ._extractor import AttentionFeatureExtractor
 from ._inputs import TwoInputs
 from ._regressor import AttentionMLPRegressor
@@ -10,6 +11,8 @@ __all__ = [
     "AttentionMLPClassifier",
     "AttentionMLPRegressor",
     "TwoInputs",
+    "load_model",
+    "save_model",
 ]
 
 __version__ = "0.1.0"

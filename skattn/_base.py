@@ -24,7 +24,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from ._engine import TensorDataset, TrainingResult, autocast, train_network
+from ._engine import (
+    TensorDataset,
+    TrainingResult,
+    autocast,
+    broadcast_seeds,
+    check_same_data,
+    join_process_group,
+    train_network,
+)
 from ._explanations import cls_attention
 from ._inputs import TwoInput, input_kind, make_input
 from ._network import ACTIVATIONS, AttentionMLPNetwork
@@ -115,6 +123,34 @@ def _copy_body_weights(source: nn.Module, target: nn.Module) -> None:
     assert all(name.startswith(_HEAD_LAYERS) for name in missing), missing
 
 
+def _dataset(
+    arrays: dict[str, np.ndarray],
+    y_encoded: np.ndarray,
+    weight: np.ndarray,
+    rows: slice,
+    device: torch.device,
+) -> TensorDataset:
+    """Tensors on ``device`` of the ``rows`` of the encoded training data."""
+
+    def tensor(array: np.ndarray) -> Tensor:
+        # A slice of rows is a view: no copy on the CPU.
+        return torch.from_numpy(np.ascontiguousarray(array[rows])).to(device)
+
+    inputs = {key: tensor(array) for key, array in arrays.items()}
+    return TensorDataset(inputs, tensor(y_encoded), tensor(weight))
+
+
+def _to_cpu(state: Any) -> Any:
+    """A copy of a (nested) optimizer state with every tensor on the CPU."""
+    if isinstance(state, Tensor):
+        return state.detach().cpu().clone()
+    if isinstance(state, dict):
+        return {key: _to_cpu(value) for key, value in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(_to_cpu(value) for value in state)
+    return state
+
+
 def _prediction_chunk_rows(device: torch.device) -> int:
     # On CPU a few hundred rows per forward pass is faster per row than big batches
     # (cache-resident activations); a GPU wants large batches.
@@ -160,6 +196,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
+        "distributed": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -195,6 +232,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         device: str | torch.device = "auto",
         precision: str = "auto",
         compile: bool = False,
+        distributed: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         warm_start: bool = False,
@@ -225,6 +263,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -255,33 +294,184 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             )
 
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> BaseAttentionMLP:
+        self._check_labels_given(y)
+        self._check_architecture()
+        device = self._training_device()
+        rng = check_random_state(self.random_state)
+        continuing = self.warm_start and hasattr(self, "module_")
+        seeds = self._draw_seeds(rng, 1 if continuing else 2, device)
+
+        X = self._check_input(X, reset=not continuing)
+        source = None if continuing else self._pretrained_model(X)
+        if not continuing:
+            self._start(X, y, source, seeds.pop(0))
+        seed = seeds.pop(0)
+        arrays, y_encoded, weight = self._training_arrays(X, y, sample_weight, device)
+        train_rows, valid_rows = self._split(len(y_encoded), y_encoded, seed)
+
+        n_train = len(train_rows)
+        if valid_rows is not None:
+            # One reordered copy, training rows first, replaces the encoded arrays:
+            # training holds the encoded input once (on the CPU, without a split,
+            # the tensors are the encoded arrays themselves).
+            order = np.concatenate([train_rows, valid_rows])
+            arrays = {key: array[order] for key, array in arrays.items()}
+            y_encoded, weight = y_encoded[order], weight[order]
+        train_data = _dataset(arrays, y_encoded, weight, slice(0, n_train), device)
+        valid_data = (
+            _dataset(arrays, y_encoded, weight, slice(n_train, None), device)
+            if valid_rows is not None
+            else None
+        )
+        with self._seeded(seed, device):
+            if not continuing:
+                self.module_ = self._build_module()
+                if source is not None:
+                    _copy_body_weights(source.module_, self.module_)
+            self.module_.to(device)
+            if source is not None:
+                # Linear probing, then fine-tuning (Kumar et al., 2022): the new
+                # head learns on the frozen body first, so that a random head does
+                # not pull the pretrained weights about. On 5% of the labels of
+                # three suite datasets this won 5 of 6 ROC AUCs against fine-tuning
+                # at once (one seed; benchmarks/pretraining_benchmark.py runs 3).
+                body = [
+                    parameter
+                    for name, parameter in self.module_.named_parameters()
+                    if not name.startswith(_HEAD_LAYERS)
+                ]
+                for parameter in body:
+                    parameter.requires_grad_(False)
+                self._train(train_data, valid_data, device, self.max_iter)
+                for parameter in body:
+                    parameter.requires_grad_(True)
+            result = self._train(train_data, valid_data, device, self.max_iter)
+        self._finish(
+            device,
+            arrays,
+            np.arange(n_train, len(y_encoded))
+            if valid_rows is not None
+            else np.arange(n_train),
+            seed,
+        )
+        self.n_iter_ = result.n_epochs
+        self.loss_curve_ = result.train_loss
+        self.validation_scores_ = result.valid_score
+        self.best_validation_score_ = (
+            result.valid_score[result.best_epoch - 1] if result.valid_score else None
+        )
+        for name in ("_optimizer_state", "_n_partial_fit_calls"):
+            self.__dict__.pop(name, None)  # from an earlier partial_fit
+        if not result.stopped_early:
+            warnings.warn(
+                f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
+                "before the loss converged; raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return self
+
+    def _partial_fit(
+        self, X: Any, y: Any, sample_weight: Any, classes: Any = None
+    ) -> BaseAttentionMLP:
+        """One epoch over the chunk ``X``; the first call (on an unfitted model)
+        sets up the encoding, the target and the network from this chunk."""
+        self._check_labels_given(y)
+        first = not hasattr(self, "module_")
+        if self._class_weight() == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: the class "
+                "frequencies of one chunk are not those of the data; pass a dict of "
+                "class weights, or sample_weight"
+            )
+        if first:
+            self._check_architecture()
+            device = self._training_device()
+        else:
+            device = next(self.module_.parameters()).device
+        # Each call draws from its own stream, so that chunks of one size are not
+        # shuffled alike: seeded by random_state and the number of calls so far.
+        calls = getattr(self, "_n_partial_fit_calls", 0)
+        base = check_random_state(self.random_state).randint(_MAX_SEED)
+        rng = np.random.RandomState([base, calls])
+        seeds = self._draw_seeds(rng, 2, device)
+
+        X = self._check_input(X, reset=first)
+        if first:
+            source = self._pretrained_model(X)
+            self._start(
+                X,
+                y,
+                source,
+                seeds[0],
+                **({} if classes is None else {"classes": classes}),
+            )
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.validation_scores_ = self.best_validation_score_ = None
+        arrays, y_encoded, weight = self._training_arrays(X, y, sample_weight, device)
+        train_data = _dataset(arrays, y_encoded, weight, slice(None), device)
+        with self._seeded(seeds[1], device):
+            if first:
+                self.module_ = self._build_module()
+                if source is not None:
+                    _copy_body_weights(source.module_, self.module_)
+                self.module_.to(device)
+            result = self._train(
+                train_data,
+                None,
+                device,
+                max_epochs=1,
+                optimizer_state=getattr(self, "_optimizer_state", None),
+            )
+        # Kept on the CPU, so that a pickle of the model holds no GPU tensors.
+        self._optimizer_state = _to_cpu(result.optimizer_state)
+        self._n_partial_fit_calls = calls + 1
+        self._finish(device, arrays, np.arange(len(y_encoded)), seeds[1])
+        self.n_iter_ += 1
+        self.loss_curve_ = [*self.loss_curve_, *result.train_loss]
+        return self
+
+    def _check_labels_given(self, y: Any) -> None:
         if y is None and self._labels_required():
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None"
             )
-        self._check_architecture()
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        continuing = self.warm_start and hasattr(self, "module_")
 
-        X = self._check_input(X, reset=not continuing)
-        source = None if continuing else self._pretrained_model(X)
-        if not continuing:
-            input_seed = rng.randint(_MAX_SEED)
-            if source is None:
-                self._input = make_input(X, self, input_seed)
-                self._input.fit(X)
-            else:  # the source's encoding, its messages naming this estimator
-                self._input = copy.deepcopy(source._input, {id(source): self})
-            self.input_kind_ = self._input.kind
-            self.n_features_in_ = self._input.n_features
-            self.n_latent_tokens_: int | None = (
-                self._resolve_latent_tokens()
-                if source is None
-                else source.n_latent_tokens_
-            )
-            self._target = self._make_target(y).fit(y, self)
+    def _training_device(self) -> torch.device:
+        """The ``device`` parameter resolved; with ``distributed``, this process's
+        device, the process group joined."""
+        device = resolve_device(self.device)
+        return join_process_group(device) if self.distributed else device
+
+    def _draw_seeds(
+        self, rng: np.random.RandomState, n_seeds: int, device: torch.device
+    ) -> list[int]:
+        seeds = [int(rng.randint(_MAX_SEED)) for _ in range(n_seeds)]
+        return broadcast_seeds(seeds, device) if self.distributed else seeds
+
+    def _start(
+        self, X: Any, y: Any, source: BaseAttentionMLP | None, seed: int, **target: Any
+    ) -> None:
+        """Learn the input encoding (or take the pretrained source's) and the
+        target from the first data."""
+        if source is None:
+            self._input = make_input(X, self, seed)
+            self._input.fit(X)
+        else:  # the source's encoding, its messages naming this estimator
+            self._input = copy.deepcopy(source._input, {id(source): self})
+        self.input_kind_ = self._input.kind
+        self.n_features_in_ = self._input.n_features
+        self.n_latent_tokens_: int | None = (
+            self._resolve_latent_tokens() if source is None else source.n_latent_tokens_
+        )
+        self._target = self._make_target(y).fit(y, self, **target)
+
+    def _training_arrays(
+        self, X: Any, y: Any, sample_weight: Any, device: torch.device
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """The encoded inputs, the encoded target and the training weights."""
         if y is None and not self._target.from_inputs:
             raise ValueError(
                 f"{type(self).__name__} continues a fit on labels (warm_start=True), "
@@ -296,110 +486,72 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
                 f"{len(y_encoded)}"
             )
         weight = self._training_weights(sample_weight, y_encoded)
+        if self.distributed:
+            check_same_data(
+                [n_samples, float(np.nansum(y_encoded)), float(weight.sum())], device
+            )
+        return arrays, y_encoded, weight
 
-        seed = rng.randint(_MAX_SEED)
-        train_rows, valid_rows = self._split(len(y_encoded), y_encoded, seed)
-
-        n_train = len(train_rows)
-        if valid_rows is not None:
-            # One reordered copy, training rows first, replaces the encoded arrays:
-            # training holds the encoded input once (on the CPU, without a split,
-            # the tensors are the encoded arrays themselves).
-            order = np.concatenate([train_rows, valid_rows])
-            arrays = {key: array[order] for key, array in arrays.items()}
-            y_encoded, weight = y_encoded[order], weight[order]
-
-        def dataset(rows: slice) -> TensorDataset:
-            def tensor(array: np.ndarray) -> Tensor:
-                # A slice of rows is a view: no copy on the CPU.
-                return torch.from_numpy(np.ascontiguousarray(array[rows])).to(device)
-
-            inputs = {key: tensor(array) for key, array in arrays.items()}
-            return TensorDataset(inputs, tensor(y_encoded), tensor(weight))
-
-        # All randomness (init, batch order, dropout) comes from torch's generators of
-        # the CPU and the training device, forked so that the caller's are left as
-        # they were. (torch.manual_seed would reseed every GPU's generator.)
+    @contextlib.contextmanager
+    def _seeded(self, seed: int, device: torch.device) -> Iterator[None]:
+        """All randomness (init, batch order, dropout) comes from torch's generators
+        of the CPU and the training device, seeded with ``seed`` and forked so that
+        the caller's are left as they were. (torch.manual_seed would reseed every
+        GPU's generator.)"""
         cuda = [_cuda_index(device)] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.default_generator.manual_seed(seed)
             for index in cuda:
                 with torch.cuda.device(index):
                     torch.cuda.manual_seed(seed)
-            if not continuing:
-                self.module_ = self._build_module()
-                if source is not None:
-                    _copy_body_weights(source.module_, self.module_)
-            self.module_.to(device)
-            # The compiled wrapper shares the parameters of module_, which stays the
-            # plain module that predicts and pickles.
-            training_module = self._target.training_module(self.module_)
-            if self.compile:
-                training_module = cast(nn.Module, torch.compile(training_module))
-            train_data = dataset(slice(0, n_train))
-            valid_data = (
-                dataset(slice(n_train, None)) if valid_rows is not None else None
-            )
+            yield
 
-            def train() -> TrainingResult:
-                return train_network(
-                    training_module,
-                    train_data=train_data,
-                    valid_data=valid_data,
-                    per_sample_loss=self._target.loss,
-                    score=self._target.score,
-                    learning_rate=self.learning_rate,
-                    weight_decay=self.weight_decay,
-                    batch_size=self._batch_size(n_train),
-                    max_epochs=self.max_iter,
-                    n_iter_no_change=self.n_iter_no_change,
-                    tol=self.tol,
-                    device=device,
-                    autocast_dtype=autocast_dtype(self.precision, device),
-                    verbose=self.verbose,
-                )
+    def _train(
+        self,
+        train_data: TensorDataset,
+        valid_data: TensorDataset | None,
+        device: torch.device,
+        max_epochs: int,
+        optimizer_state: dict[str, Any] | None = None,
+    ) -> TrainingResult:
+        # The compiled wrapper shares the parameters of module_, which stays the
+        # plain module that predicts and pickles.
+        training_module = self._target.training_module(self.module_)
+        if self.compile:
+            training_module = cast(nn.Module, torch.compile(training_module))
+        return train_network(
+            training_module,
+            train_data=train_data,
+            valid_data=valid_data,
+            per_sample_loss=self._target.loss,
+            score=self._target.score,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            batch_size=self._batch_size(len(train_data)),
+            max_epochs=max_epochs,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            device=device,
+            autocast_dtype=autocast_dtype(self.precision, device),
+            verbose=self.verbose,
+            optimizer_state=optimizer_state,
+            distributed=self.distributed,
+        )
 
-            if source is not None:
-                # Linear probing, then fine-tuning (Kumar et al., 2022): the new
-                # head learns on the frozen body first, so that a random head does
-                # not pull the pretrained weights about. On 5% of the labels of
-                # three suite datasets this won 5 of 6 ROC AUCs against fine-tuning
-                # at once (one seed; benchmarks/pretraining_benchmark.py runs 3).
-                body = [
-                    parameter
-                    for name, parameter in self.module_.named_parameters()
-                    if not name.startswith(_HEAD_LAYERS)
-                ]
-                for parameter in body:
-                    parameter.requires_grad_(False)
-                train()
-                for parameter in body:
-                    parameter.requires_grad_(True)
-            result = train()
+    def _finish(
+        self,
+        device: torch.device,
+        arrays: dict[str, np.ndarray],
+        importance_rows: np.ndarray,
+        seed: int,
+    ) -> None:
+        """What every fit sets after training."""
         self.module_.eval()
         self.device_ = device
         self.is_categorical_ = self._input.categorical_mask()
         self._feature_importances = self._attention_importances(
-            arrays,
-            np.arange(n_train, len(y_encoded))
-            if valid_rows is not None
-            else np.arange(n_train),
-            seed,
+            arrays, importance_rows, seed
         )
-        self.n_iter_ = result.n_epochs
-        self.loss_curve_ = result.train_loss
-        self.validation_scores_ = result.valid_score
-        self.best_validation_score_ = (
-            result.valid_score[result.best_epoch - 1] if result.valid_score else None
-        )
-        if not result.stopped_early:
-            warnings.warn(
-                f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
-                "before the loss converged; raise max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        return self
 
     def _pretrained_model(self, X: Any) -> BaseAttentionMLP | None:
         """The fitted model ``pretrained`` names, checked against this one."""

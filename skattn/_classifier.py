@@ -115,6 +115,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         device: Any = "auto",
         precision: str = "auto",
         compile: bool = False,
+        distributed: bool = False,
         random_state: Any = None,
         verbose: int = 0,
         warm_start: bool = False,
@@ -146,6 +147,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             device=device,
             precision=precision,
             compile=compile,
+            distributed=distributed,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
@@ -181,6 +183,59 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             The fitted classifier.
         """
         self._fit(X, y, sample_weight)
+        self.classes_ = self._target.classes_
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> AttentionMLPClassifier:
+        """Train on one chunk of the data: one epoch over ``X``, ``y``.
+
+        For data that does not fit in memory, call it once per chunk, for as
+        many passes over the chunks as training needs. The first call on an
+        unfitted model learns the input encoding (column kinds, categories,
+        numerical scaling) from its chunk, so make that chunk representative, a
+        random sample rather than the first rows of a sorted file; categories
+        that appear only later are encoded as unknown. AdamW's moments carry
+        over between calls. There is no validation split or early stopping
+        (``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
+        ``tol`` and ``max_iter`` are not used): evaluate on held-out chunks
+        between passes. ``partial_fit`` after ``fit`` continues that fit; ``fit``
+        after ``partial_fit`` starts afresh (unless ``warm_start``).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame, sequences, TwoInputs}
+            One chunk of training data.
+        y : array-like of shape (n_samples,)
+            Labels of the chunk's samples.
+        classes : array-like of shape (n_classes,), default=None
+            Every label that any chunk holds. Required on the first call, ignored
+            after it unless it differs from :attr:`classes_`, which is an error.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's samples, scaled to mean one within
+            the chunk.
+
+        Returns
+        -------
+        self : AttentionMLPClassifier
+            The updated classifier.
+        """
+        if not hasattr(self, "module_"):
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: every "
+                    "label that any chunk holds"
+                )
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes)).tolist()} is not the same "
+                f"as in the first call to partial_fit: {self.classes_.tolist()}"
+            )
+        self._partial_fit(X, y, sample_weight, classes=classes)
         self.classes_ = self._target.classes_
         return self
 

@@ -134,6 +134,18 @@ device : "auto", str or torch.device, default="auto"
         network. Compiled code draws dropout masks from its own generator: the
         same ``random_state`` then gives a model other than the uncompiled one.
 
+    distributed : bool, default=False
+        Train data-parallel across the processes of a :mod:`torch.distributed`
+        group, typically one per GPU launched by ``torchrun --nproc-per-node N
+        script.py``, which sets the environment this reads. Every process calls
+        ``fit`` with the same data; each computes the gradients of its share of
+        every batch of ``batch_size`` rows (the global batch), which
+        :class:`~torch.nn.parallel.DistributedDataParallel` averages, so all
+        processes end with the same model. The group is initialised from the
+        environment unless it already is (NCCL on GPUs, gloo on CPUs); with a
+        CUDA ``device``, process ``LOCAL_RANK`` uses GPU ``LOCAL_RANK``. The
+        seeds come from process 0, so ``random_state=None`` works too.
+
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, batch order, dropout and validation split.
         An int gives the same model at every fit on the same CPU. torch's global
@@ -169,11 +181,11 @@ default=None
 n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X is a DataFrame with string column
         names.
 
-    is_categorical_ : ndarray of bool of shape (n_features_in_,)
+    is_categorical_ : ndarray of bool of shape (`n_features_in_`,)
         Which features were treated as categorical.
 
     module_ : torch.nn.Module
@@ -182,7 +194,7 @@ n_features_in_ : int
     n_latent_tokens_ : int or None
         Latent tokens of the network (the resolved ``n_latent_tokens``).
 
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Attention-based importance of each column, summing to one: the CLS
         token's attention to it, averaged over blocks, heads and up to 2,048
         validation (else training) rows, as in the FT-Transformer paper. Only

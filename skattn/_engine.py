@@ -11,8 +11,10 @@ skorch's default DataLoader that indexes and collates one row at a time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,26 +71,59 @@ class TensorDataset(torch.utils.data.Dataset):
 
 class TensorBatches:
     """Mini-batches of a :class:`TensorDataset` taken by slicing, in a random order
-    drawn from torch's (forked, seeded) generator when ``shuffle`` is true."""
+    drawn from ``generator`` (a CPU :class:`torch.Generator`) when ``shuffle`` is
+    true.
 
-    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = False):
+    With ``world_size > 1`` (data-parallel training, one process per ``rank``) every
+    process draws the same order from an identically seeded generator and yields
+    its share ``rows[rank::world_size]`` of each global batch of ``batch_size``
+    rows, with the weights scaled by ``world_size / len(rows)``: the summed loss of
+    its share, averaged over processes by DistributedDataParallel's gradient
+    all-reduce, is then the mean loss of the global batch, as in one process.
+    """
+
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
+        self.rank = rank
+        self.world_size = world_size
 
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
         n_rows = len(self.dataset)
+        device = self.dataset.y.device
         order = (
-            torch.randperm(n_rows).to(self.dataset.y.device) if self.shuffle else None
+            torch.randperm(n_rows, generator=self.generator).to(device)
+            if self.shuffle
+            else None
         )
         for start in range(0, n_rows, self.batch_size):
             stop = min(start + self.batch_size, n_rows)
-            yield self.dataset[
-                order[start:stop] if order is not None else slice(start, stop)
-            ]
+            if self.world_size == 1:
+                yield self.dataset[
+                    order[start:stop] if order is not None else slice(start, stop)
+                ]
+                continue
+            rows = (
+                order[start:stop]
+                if order is not None
+                else torch.arange(start, stop, device=device)
+            )
+            batch, y = self.dataset[rows[self.rank :: self.world_size]]
+            batch[WEIGHT_KEY] = batch[WEIGHT_KEY] * (self.world_size / len(rows))
+            yield batch, y
 
 
 class WeightedLoss(nn.Module):
@@ -96,14 +131,20 @@ class WeightedLoss(nn.Module):
 
     The estimator scales the weights to mean one over the training set, so this is an
     unbiased estimate of the weighted mean loss and unit weights equal no weights.
+    With ``reduction="sum"`` it is their sum (for the shares of a global batch in
+    data-parallel training, whose weights :class:`TensorBatches` scales).
     """
 
-    def __init__(self, per_sample: Callable[[Tensor, Tensor], Tensor]) -> None:
+    def __init__(
+        self, per_sample: Callable[[Tensor, Tensor], Tensor], reduction: str = "mean"
+    ) -> None:
         super().__init__()
         self.per_sample = per_sample
+        self.reduction = reduction
 
     def forward(self, output: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-        return (self.per_sample(output, target) * weight).mean()
+        weighted = self.per_sample(output, target) * weight  # (B,)
+        return weighted.sum() if self.reduction == "sum" else weighted.mean()
 
 
 class ValidationScore(Callback):
@@ -189,9 +230,14 @@ class _Net(NeuralNet):
     """
 
     def __init__(
-        self, *args: object, autocast_dtype: torch.dtype | None = None, **kwargs: object
+        self,
+        *args: object,
+        autocast_dtype: torch.dtype | None = None,
+        world_size: int = 1,
+        **kwargs: object,
     ) -> None:
         self.autocast_dtype = autocast_dtype
+        self.world_size = world_size
         super().__init__(*args, **kwargs)
 
     def infer(self, x: dict[str, Tensor], **fit_params: object) -> Tensor:
@@ -211,20 +257,31 @@ class _Net(NeuralNet):
         # host-device sync per batch; here they are copied once, after the loop.
         if iterator is None:
             return
-        losses = []
+        losses, sizes = [], []
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
+            sizes.append(len(batch[1]))
             if self.verbose >= 2:  # the progress bar shows it: worth a sync
                 self.history.record_batch(prefix + "_loss", losses[-1].item())
-            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
+            self.history.record_batch(prefix + "_batch_size", sizes[-1])
             self.notify("on_batch_end", batch=batch, training=training, **step)
         if losses:
+            batch_losses = torch.stack(losses)
+            batch_sizes = torch.tensor(sizes, device=batch_losses.device)
+            if training and self.world_size > 1:
+                # Each process saw a share of every batch (the validation data is
+                # whole in each): sum the shares so that every process records,
+                # and early-stops on, the loss of the global batches.
+                torch.distributed.all_reduce(batch_losses)
+                torch.distributed.all_reduce(batch_sizes)
+                batch_losses /= self.world_size
             batches = self.history[-1]["batches"][-len(losses) :]
-            values = torch.stack(losses).tolist()
-            for record, loss in zip(batches, values, strict=True):
+            values, counts = batch_losses.tolist(), batch_sizes.tolist()
+            for record, loss, size in zip(batches, values, counts, strict=True):
                 record[prefix + "_loss"] = loss
+                record[prefix + "_batch_size"] = size
         self.history.record(prefix + "_batch_count", len(losses))
 
     def get_loss(
@@ -250,6 +307,52 @@ class _Net(NeuralNet):
         return callbacks
 
 
+def join_process_group(device: torch.device) -> torch.device:
+    """Initialise :mod:`torch.distributed`'s default group from the environment
+    ``torchrun`` sets, unless it is initialised; return this process's device (GPU
+    ``LOCAL_RANK`` for a CUDA ``device`` without an index)."""
+    if not torch.distributed.is_available():
+        raise RuntimeError("distributed=True, but this torch build has no distributed")
+    if not torch.distributed.is_initialized():
+        needed = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+        missing = [name for name in needed if name not in os.environ]
+        if missing:
+            raise ValueError(
+                "distributed=True trains across the processes of a torch.distributed "
+                "group: launch the script with torchrun (torchrun --nproc-per-node 2 "
+                "script.py) or call torch.distributed.init_process_group() first; "
+                f"the environment lacks {missing}"
+            )
+        torch.distributed.init_process_group(
+            backend="nccl" if device.type == "cuda" else "gloo"
+        )
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+def broadcast_seeds(seeds: list[int], device: torch.device) -> list[int]:
+    """Process 0's ``seeds``, in every process of the default group."""
+    values = torch.tensor(seeds, dtype=torch.int64, device=device)
+    torch.distributed.broadcast(values, src=0)
+    return [int(value) for value in values.tolist()]
+
+
+def check_same_data(summary: list[float], device: torch.device) -> None:
+    """Raise, in every process alike, unless all processes of the default group
+    hold the same ``summary`` of their training data (row count, checksums)."""
+    low = torch.tensor(summary, dtype=torch.float64, device=device)
+    high = low.clone()
+    torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
+    torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
+    if not torch.equal(low, high):
+        raise ValueError(
+            "distributed=True needs the same X, y and sample_weight in every process "
+            "(each trains on its share of every batch), but the processes' data "
+            f"differ: row counts from {low[0]:.0f} to {high[0]:.0f}"
+        )
+
+
 @dataclass
 class TrainingResult:
     """What one call of :func:`train_network` reports back to the estimator."""
@@ -260,6 +363,7 @@ class TrainingResult:
     valid_score: list[float] | None
     stopped_early: bool
     best_epoch: int
+    optimizer_state: dict[str, Any]
 
 
 def train_network(
@@ -278,6 +382,8 @@ def train_network(
     device: torch.device,
     autocast_dtype: torch.dtype | None,
     verbose: int,
+    optimizer_state: dict[str, Any] | None = None,
+    distributed: bool = False,
 ) -> TrainingResult:
     """Train ``module`` in place with AdamW and return its training history.
 
@@ -286,7 +392,32 @@ def train_network(
     epochs, or after ``max_epochs``. With validation data, the weights of the best
     validation epoch are restored at the end. ``autocast_dtype`` (e.g.
     ``torch.bfloat16``) runs the forward passes under :func:`torch.autocast`.
+    ``optimizer_state`` (a previous result's) resumes AdamW's moments.
+
+    With ``distributed``, this process is one of the initialised default
+    :mod:`torch.distributed` group: ``module`` trains wrapped in
+    :class:`~torch.nn.parallel.DistributedDataParallel`, each process on its share
+    of every batch (see :class:`TensorBatches`); all hold the same data and seeds.
     """
+    # The batch order has a generator of its own, seeded from torch's (forked)
+    # one, so that dropout's draws, which differ between the processes of
+    # data-parallel training, cannot change it.
+    shuffle_generator = torch.Generator().manual_seed(
+        int(torch.randint(2**62, (1,)).item())
+    )
+    world_size, rank = 1, 0
+    if distributed:
+        world_size = torch.distributed.get_world_size()
+        rank = torch.distributed.get_rank()
+        module = nn.parallel.DistributedDataParallel(
+            module,
+            device_ids=[device] if device.type == "cuda" else None,
+            broadcast_buffers=False,
+            # Some weights take part only in some batches (the missing-value
+            # embeddings when a batch has a missing value; the frozen body while
+            # probing): DDP must look for the unused ones at every step.
+            find_unused_parameters=True,
+        )
     stopper = StopWhenStalled(
         monitor="valid_loss" if valid_data is not None else "train_loss",
         patience=n_iter_no_change,
@@ -301,7 +432,9 @@ def train_network(
 
     net = _Net(
         module,
-        criterion=WeightedLoss(per_sample_loss),
+        criterion=WeightedLoss(
+            per_sample_loss, reduction="sum" if world_size > 1 else "mean"
+        ),
         optimizer=torch.optim.AdamW,
         lr=learning_rate,
         optimizer__weight_decay=weight_decay,
@@ -313,14 +446,21 @@ def train_network(
         batch_size=batch_size,
         iterator_train=TensorBatches,
         iterator_train__shuffle=True,
+        iterator_train__generator=shuffle_generator,
+        iterator_train__rank=rank,
+        iterator_train__world_size=world_size,
         iterator_valid=TensorBatches,
         train_split=predefined_split(valid_data) if valid_data is not None else None,
         callbacks=callbacks,
         device=device,
         autocast_dtype=autocast_dtype,
+        world_size=world_size,
         verbose=verbose,
     )
-    net.fit(train_data, y=None)
+    net.initialize()
+    if optimizer_state is not None:
+        net.optimizer_.load_state_dict(optimizer_state)
+    net.partial_fit(train_data, y=None)  # fit() would initialise again
 
     history = net.history
     has_valid = valid_data is not None
@@ -333,4 +473,5 @@ def train_network(
         else None,
         stopped_early=stopper.stalled_,
         best_epoch=stopper.best_epoch_,
+        optimizer_state=net.optimizer_.state_dict(),
     )

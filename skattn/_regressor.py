@@ -80,6 +80,41 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X: Any, y: Any, sample_weight: Any = None
+    ) -> AttentionMLPRegressor:
+        """Train on one chunk of the data: one epoch over ``X``, ``y``.
+
+        For data that does not fit in memory, call it once per chunk, for as
+        many passes over the chunks as training needs. The first call on an
+        unfitted model learns the input encoding and the target's
+        standardisation from its chunk, so make that chunk a representative
+        random sample. AdamW's moments carry over between calls. There is no
+        validation split or early stopping (``early_stopping``,
+        ``validation_fraction``, ``n_iter_no_change``, ``tol`` and ``max_iter``
+        are not used): evaluate on held-out chunks between passes.
+        ``partial_fit`` after ``fit`` continues that fit; ``fit`` after
+        ``partial_fit`` starts afresh (unless ``warm_start``).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame, sequences, TwoInputs}
+            One chunk of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets of the chunk's samples.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's samples, scaled to mean one within
+            the chunk.
+
+        Returns
+        -------
+        self : AttentionMLPRegressor
+            The updated regressor.
+        """
+        self._partial_fit(X, y, sample_weight)
+        return self
+
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets of the rows of ``X``, in the units of ``y``.
 

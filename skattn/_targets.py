@@ -39,9 +39,13 @@ class ClassificationTarget(_SupervisedTarget):
 
     stratify = True
 
-    def fit(self, y: Any, estimator: object) -> ClassificationTarget:
+    def fit(
+        self, y: Any, estimator: object, classes: Any = None
+    ) -> ClassificationTarget:
+        """Learn the classes from ``y``, or take ``classes`` (all the labels that
+        later chunks of a streamed fit may hold) when given."""
         y = self._check(y, estimator)
-        self.classes_ = np.unique(y)
+        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
         if len(self.classes_) < 2:
             raise ValueError(
                 "A classifier needs samples of at least 2 classes in y; got 1 class: "

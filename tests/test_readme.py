@@ -31,3 +31,13 @@ def test_readme_test_command_is_what_ci_runs():
     command = "bash .ci/setup && .venv/bin/python -m pytest"
     assert command in README.read_text()
     assert command in ci
+
+
+def test_readme_docs_command_is_what_ci_runs():
+    ci = (README.parent / ".ci" / "run").read_text()
+    command = (
+        "bash .ci/setup && .venv/bin/python -m sphinx -W --keep-going -b html docs "
+        "docs/_build/html"
+    )
+    assert command in README.read_text()
+    assert command in ci

@@ -1,0 +1,220 @@
+"""Save a fitted estimator without pickle, and load it back.
+
+Pickle (or joblib) is the primary format and keeps everything, but loading a pickle
+runs whatever code the file names. :func:`save_model` writes one zip file that a
+serving process can load without that risk:
+
+- ``config.json``: the format, the estimator's class, the versions that wrote it and
+  the device it was trained on (readable with any zip tool);
+- ``weights.safetensors``: the network's weights, in the `safetensors` format
+  (tensors and names only, no code);
+- ``state.skops``: everything else the estimator learned (column kinds, categories,
+  scaling, classes, parameters), in skops' format, which rebuilds only types that
+  the loader trusts.
+
+:func:`load_model` rebuilds the network from the parameters and the input encoding,
+loads the weights into it, and refuses any file whose state names a type outside
+skattn's own and skops' default trusted ones (numpy, scikit-learn).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import zipfile
+from typing import Any
+
+import torch
+
+from ._base import BaseAttentionMLP, resolve_device
+from ._classifier import AttentionMLPClassifier
+from ._extractor import AttentionFeatureExtractor
+from ._inputs import TabularInput
+from ._regressor import AttentionMLPRegressor
+
+FORMAT = "skattn-model"
+FORMAT_VERSION = 1
+_ESTIMATORS = {
+    cls.__name__: cls
+    for cls in (
+        AttentionFeatureExtractor,
+        AttentionMLPClassifier,
+        AttentionMLPRegressor,
+    )
+}
+# Learned state that the file stores in its own way (weights, device) or not at all
+# (a served model needs no optimizer moments; a pickle keeps them for partial_fit).
+_NOT_IN_STATE = ("module_", "device_", "pretrained", "_optimizer_state")
+
+
+def _import_backends() -> tuple[Any, Any]:
+    try:
+        import safetensors.torch
+        import skops.io
+    except ImportError as exc:
+        raise ImportError(
+            "save_model and load_model need safetensors and skops, optional "
+            "dependencies: pip install 'skattn[export]' (pickle and joblib need "
+            "neither)"
+        ) from exc
+    return safetensors.torch, skops.io
+
+
+def _tabular_parts(estimator: BaseAttentionMLP) -> list[TabularInput]:
+    """The estimator's table inputs, which refer back to it for their messages."""
+    return [part for part in estimator._input_parts() if isinstance(part, TabularInput)]
+
+
+def save_model(estimator: BaseAttentionMLP, path: str | os.PathLike) -> None:
+    """Save a fitted skattn estimator to ``path`` without pickle.
+
+    The file is a zip archive of a JSON config, the network's weights in
+    safetensors format and the rest of the learned state in skops format; see
+    :func:`load_model`. Parameters are stored as set, except ``pretrained``, whose
+    weights the model already holds: it is stored as None. Needs the optional
+    dependencies safetensors and skops (``pip install "skattn[export]"``).
+
+    Parameters
+    ----------
+    estimator : AttentionMLPClassifier, AttentionMLPRegressor or \
+AttentionFeatureExtractor
+        A fitted estimator.
+    path : str or path-like
+        The file to write (conventionally ending in ``.skattn``).
+
+    See Also
+    --------
+    load_model : Load what this function saved.
+    pickle, joblib.dump : The primary format, which stores everything but runs
+        code when loaded.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn.datasets import load_iris
+    >>> from skattn import AttentionMLPClassifier, load_model, save_model
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = AttentionMLPClassifier(d_token=16, random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "iris.skattn")
+    >>> save_model(clf, path)
+    >>> (load_model(path).predict(X) == clf.predict(X)).all()
+    np.True_
+    """
+    safetensors_torch, skops_io = _import_backends()
+    if type(estimator).__name__ not in _ESTIMATORS or not isinstance(
+        estimator, BaseAttentionMLP
+    ):
+        raise TypeError(
+            "save_model saves AttentionMLPClassifier, AttentionMLPRegressor and "
+            f"AttentionFeatureExtractor models; got {type(estimator).__name__} "
+            "(use pickle or joblib for other objects)"
+        )
+    if not hasattr(estimator, "module_"):
+        raise ValueError(
+            f"This {type(estimator).__name__} is not fitted yet; fit it before "
+            "saving it"
+        )
+    state = {k: v for k, v in vars(estimator).items() if k not in _NOT_IN_STATE}
+    if isinstance(state["device"], torch.device):
+        state["device"] = str(state["device"])
+    # The table inputs' references to the estimator become None in the copy, and
+    # load_model points them at the loaded estimator.
+    state = copy.deepcopy(state, {id(estimator): None})
+    weights = {
+        name: tensor.detach().cpu().contiguous()
+        for name, tensor in estimator.module_.state_dict().items()
+    }
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "estimator": type(estimator).__name__,
+        "skattn_version": _skattn_version(),
+        "torch_version": torch.__version__,
+        "trained_on": str(estimator.device_),
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", json.dumps(config, indent=2))
+        archive.writestr("weights.safetensors", safetensors_torch.save(weights))
+        archive.writestr("state.skops", skops_io.dumps(state))
+
+
+def load_model(path: str | os.PathLike, *, device: Any = "auto") -> BaseAttentionMLP:
+    """Load a model written by :func:`save_model`, without unpickling anything.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save_model`.
+    device : {"auto", "cpu", "cuda", "cuda:N"} or torch.device, default="auto"
+        Where the loaded network predicts: "auto" is the GPU when torch sees one,
+        else the CPU. The estimator's ``device`` parameter keeps its saved value,
+        which a later ``fit`` uses.
+
+    Returns
+    -------
+    estimator : AttentionMLPClassifier, AttentionMLPRegressor or \
+AttentionFeatureExtractor
+        The fitted estimator, predicting as the saved one did.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a skattn model file, was written by a newer format
+        version, or its state names types that skattn does not trust.
+
+    See Also
+    --------
+    save_model : Write such a file.
+    """
+    safetensors_torch, skops_io = _import_backends()
+    target_device = resolve_device(device)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+            weights_bytes = archive.read("weights.safetensors")
+            state_bytes = archive.read("state.skops")
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a model file written by skattn.save_model: "
+            f"{exc}"
+        ) from exc
+    if config.get("format") != FORMAT or config.get("estimator") not in _ESTIMATORS:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
+            f"(config: {config})"
+        )
+    if config.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} has format version {config['format_version']}, "
+            f"newer than this skattn reads ({FORMAT_VERSION}); upgrade skattn"
+        )
+    untrusted = skops_io.get_untrusted_types(data=state_bytes)
+    foreign = [name for name in untrusted if not name.startswith("skattn.")]
+    if foreign:
+        raise ValueError(
+            f"{os.fspath(path)!r} holds types that skattn does not trust: {foreign}. "
+            "skattn.save_model never writes them, so the file was altered or made "
+            "by something else; load it only if you trust its source, with pickle."
+        )
+    state = skops_io.loads(state_bytes, trusted=untrusted)
+
+    estimator = _ESTIMATORS[config["estimator"]].__new__(
+        _ESTIMATORS[config["estimator"]]
+    )
+    estimator.__dict__.update(state)
+    estimator.pretrained = None
+    for part in _tabular_parts(estimator):
+        part.estimator = estimator
+    with torch.random.fork_rng(devices=[]):  # the initial weights are replaced
+        module = estimator._build_module()
+    module.load_state_dict(safetensors_torch.load(weights_bytes))
+    estimator.module_ = module.to(target_device).eval()
+    estimator.device_ = target_device
+    return estimator
+
+
+def _skattn_version() -> str:
+    from . import __version__
+
+    return __version__
