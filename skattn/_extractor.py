@@ -252,7 +252,7 @@ default=None
             The main input's tokens after the last block, in the order of
             :attr:`token_names_` without the CLS token; NaN for the padding tokens
             after a sequence's end. With latent tokens (``n_latent_tokens_``), the
-            latent tokens instead, of shape (n_samples, n_latent_tokens_, d_token).
+            latent tokens instead, of shape (n_samples, `n_latent_tokens_`, d_token).
         """
         chunks = []
         _, batches = self._input_chunks(X)

@@ -1,0 +1,283 @@
+"""Sphinx configuration of skattn's documentation.
+
+Build (from the repository root; warnings are errors)::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+The build never uses the network: cross-references to other projects come from the
+inventories in ``docs/_inventories`` (see the intersphinx section below), and the
+gallery's examples train on data bundled with scikit-learn or made up on the spot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+# The gallery trains torch models in this process next to scikit-learn: with OpenMP's
+# default active wait policy their thread pools can slow each other down many times
+# on machines with few cores (see benchmarks/README.md). Set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+DOCS_DIR = Path(__file__).resolve().parent
+# Document the checkout these docs live in, installed or not.
+sys.path.insert(0, str(DOCS_DIR.parent))
+
+import torch  # noqa: E402
+
+import skattn  # noqa: E402
+
+# The gallery's examples train tiny networks on batches of a few dozen rows, where
+# waking a second thread for every small operation costs more than it saves: on a
+# 2-core machine the regression example took 10 s with one torch thread and 27 s
+# with two. This setting lasts for the whole build (the examples run in-process).
+torch.set_num_threads(1)
+
+# -- Project -----------------------------------------------------------------------
+project = "skattn"
+author = "skattn developers"
+copyright = "skattn developers, BSD-3-Clause license"
+version = skattn.__version__
+release = skattn.__version__
+
+# -- General -----------------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+    "matplotlib.sphinxext.plot_directive",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = [
+    "_build",
+    "_templates",
+    "_inventories",
+    # The gallery's sources: sphinx-gallery turns them into auto_examples/.
+    "examples",
+    "Thumbs.db",
+    ".DS_Store",
+]
+# Plain ``text`` in backquotes stays literal text, as in numpydoc docstrings.
+default_role = "literal"
+pygments_style = "sphinx"
+
+# -- autodoc, autosummary, numpydoc -------------------------------------------------
+# One page per public object (written to generated/ from docs/_templates/autosummary),
+# holding its full docstring and every method, inherited ones included.
+autosummary_generate = True
+# Signatures without annotations: the numpydoc "Parameters" section carries the types.
+autodoc_typehints = "none"
+
+# Members are documented by autodoc on the generated pages, not listed a second
+# time by numpydoc.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+# Link the types in "Parameters" and "Returns" where we know the target; all other
+# words of a type description stay text.
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = "all"
+numpydoc_xref_aliases = {
+    # Python
+    "dict": "dict",
+    "list": "list",
+    "tuple": "tuple",
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "None": "None",
+    # NumPy, pandas, matplotlib
+    "ndarray": "numpy.ndarray",
+    "RandomState": "numpy.random.RandomState",
+    "DataFrame": "pandas.DataFrame",
+    "Axes": "matplotlib.axes.Axes",
+    # scikit-learn
+    "array-like": ":term:`array-like <sklearn:array-like>`",
+    "FrozenEstimator": "sklearn.frozen.FrozenEstimator",
+    # PyTorch
+    "torch.device": "torch.device",
+    "torch.nn.Module": "torch.nn.Module",
+    "Tensor": "torch.Tensor",
+    # skattn
+    "TwoInputs": "skattn.TwoInputs",
+    "AttentionMLPClassifier": "skattn.AttentionMLPClassifier",
+    "AttentionMLPRegressor": "skattn.AttentionMLPRegressor",
+    "AttentionFeatureExtractor": "skattn.AttentionFeatureExtractor",
+}
+
+# -- intersphinx, without the network -----------------------------------------------
+# intersphinx normally downloads each project's objects.inv from its website. The
+# machines that build these docs (CI included) cannot reach those sites, so every
+# entry names a local inventory file instead, and the build never opens a
+# connection. docs/make_inventories.py writes these files from the *installed*
+# packages, with the URL scheme of each project's documentation; rerun it after an
+# upgrade. The links point at each project's "stable" docs.
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3/", "_inventories/python.inv"),
+    "numpy": ("https://numpy.org/doc/stable/", "_inventories/numpy.inv"),
+    "pandas": ("https://pandas.pydata.org/docs/", "_inventories/pandas.inv"),
+    "sklearn": ("https://scikit-learn.org/stable/", "_inventories/sklearn.inv"),
+    "torch": ("https://docs.pytorch.org/docs/stable/", "_inventories/torch.inv"),
+    "matplotlib": ("https://matplotlib.org/stable/", "_inventories/matplotlib.inv"),
+    "joblib": ("https://joblib.readthedocs.io/en/stable/", "_inventories/joblib.inv"),
+}
+for _name, (_url, _inventory) in intersphinx_mapping.items():
+    if "://" in _inventory or not (DOCS_DIR / _inventory).is_file():
+        raise RuntimeError(
+            f"intersphinx inventory {_inventory!r} of {_name!r} must be a local file "
+            "in docs/_inventories (run: python docs/make_inventories.py)"
+        )
+# Never fall back to a download, even for an inventory that fails to load.
+intersphinx_cache_limit = -1
+intersphinx_timeout = 1
+
+# -- MyST (docs/design.md) ----------------------------------------------------------
+myst_heading_anchors = 3
+
+# -- Diagrams drawn by matplotlib at build time (plot directive) --------------------
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 150)]
+plot_rcparams = {"font.size": 9}
+
+# -- sphinx-gallery -----------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    # Run every example whose name starts with plot_ (each < 20 s on 2 CPU cores).
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    # An example that raises fails the build.
+    "abort_on_example_error": True,
+    # "Examples using X" on the API pages (docs/_templates/autosummary).
+    "doc_module": ("skattn",),
+    "backreferences_dir": "generated/backreferences",
+    "remove_config_comments": True,
+    "download_all_examples": False,
+    "show_signature": False,
+    # No binder, no JupyterLite: nothing in the gallery reaches out.
+    "binder": {},
+    "jupyterlite": {},
+}
+
+# -- HTML ---------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"skattn {version}"
+html_theme_options = {
+    # Only options that need no network: no version switcher (which fetches a JSON
+    # file), no announcement fetched from a URL, no external icons or analytics.
+    "navbar_align": "left",
+    "header_links_before_dropdown": 5,
+    "navbar_end": ["theme-switcher"],
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {"index": []}
+html_static_path: list[str] = []
+html_show_sourcelink = True
+
+
+# -- The demo's results, as a table (user_guide/benchmarks.rst) ---------------------
+# Written from benchmarks/results/demo.json at every build, so that the page shows
+# the numbers of the JSON in the repository, whichever run made them.
+def _write_demo_table(results: Path, table: Path) -> None:
+    demo = json.loads(results.read_text())
+    env = demo["environment"]
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 28 42 10 10 10",
+        "",
+        "   * - data set (train / test rows, values per sample)",
+        "     - model",
+        "     - score",
+        "     - fit s",
+        "     - epochs",
+    ]
+    previous = None
+    for row in demo["results"]:
+        name = row["dataset"]
+        label = ""
+        if name != previous:
+            label = (
+                f"{name} ({row['n_train']:,} / {row['n_test']:,}, {row['n_features']})"
+            )
+        previous = name
+        scores = row["scores"]
+        score = scores["accuracy"] if "accuracy" in scores else scores["r2"]
+        epochs = str(row["n_iter"]) if row["model"].startswith("Attention") else ""
+        lines += [
+            f"   * - {label}".rstrip(),
+            f"     - {row['model']}",
+            f"     - {score:.3f}",
+            f"     - {row['fit_seconds']:.1f}",
+            f"     - {epochs}".rstrip(),
+        ]
+    lines += [
+        "",
+        f"Run of {env['date'][:10]}: {env['cpu_count']} CPU cores, "
+        f"torch {env['torch']}, scikit-learn {env['sklearn']}, "
+        f"skattn {env['skattn']}; {demo['total_seconds']:.0f} s in all.",
+    ]
+    table.parent.mkdir(parents=True, exist_ok=True)
+    table.write_text("\n".join(lines) + "\n")
+
+
+_write_demo_table(
+    DOCS_DIR.parent / "benchmarks" / "results" / "demo.json",
+    DOCS_DIR / "generated" / "demo_table.inc",
+)
+
+
+# -- scikit-learn's own docstrings ---------------------------------------------------
+# The class pages include the methods inherited from scikit-learn (score,
+# get_params, set_output, the metadata-routing methods). Their docstrings link to
+# sections of scikit-learn's user guide with :ref:. The labels that the local
+# inventory knows resolve to scikit-learn's site; any other one would be an
+# "undefined label" warning, so in scikit-learn's docstrings (only) it becomes
+# plain text.
+def _inventory_labels(path: Path) -> set[str]:
+    import posixpath
+
+    from sphinx.util.inventory import InventoryFile
+
+    with open(path, "rb") as stream:
+        inventory = InventoryFile.load(stream, "", posixpath.join)
+    return set(inventory.get("std:label", {}))
+
+
+_SKLEARN_LABELS = _inventory_labels(DOCS_DIR / intersphinx_mapping["sklearn"][1])
+_REF = re.compile(r":ref:`(?:([^`<]*?)\s*<([^`<>]+)>|([^`<>]+))`")
+
+
+def _unlink_unknown_sklearn_refs(app, what, name, obj, options, lines):
+    module = getattr(obj, "__module__", None) or ""
+    if not module.startswith("sklearn."):
+        return
+
+    def replace(match: re.Match) -> str:
+        label = (match.group(2) or match.group(3)).strip()
+        if label in _SKLEARN_LABELS:
+            return match.group(0)
+        return match.group(1) or label
+
+    lines[:] = _REF.sub(replace, "\n".join(lines)).split("\n")
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _unlink_unknown_sklearn_refs)
