@@ -140,6 +140,13 @@ def _dataset(
     return TensorDataset(inputs, tensor(y_encoded), tensor(weight))
 
 
+def _child_seed(seed: int, stream: int) -> int:
+    """A seed for the ``stream``-th use of ``seed`` (e.g. a batch order), whose
+    random numbers are independent of those of torch's generator seeded with
+    ``seed`` itself (SeedSequence hashes its entropy)."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
+
+
 def _to_cpu(state: Any) -> Any:
     """A copy of a (nested) optimizer state with every tensor on the CPU."""
     if isinstance(state, Tensor):
@@ -300,6 +307,8 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         rng = check_random_state(self.random_state)
         continuing = self.warm_start and hasattr(self, "module_")
         seeds = self._draw_seeds(rng, 1 if continuing else 2, device)
+        for name in ("_optimizer_state", "_n_partial_fit_calls"):
+            self.__dict__.pop(name, None)  # from an earlier partial_fit
 
         X = self._check_input(X, reset=not continuing)
         source = None if continuing else self._pretrained_model(X)
@@ -342,10 +351,14 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
                 ]
                 for parameter in body:
                     parameter.requires_grad_(False)
-                self._train(train_data, valid_data, device, self.max_iter)
+                self._train(
+                    train_data, valid_data, device, self.max_iter, _child_seed(seed, 1)
+                )
                 for parameter in body:
                     parameter.requires_grad_(True)
-            result = self._train(train_data, valid_data, device, self.max_iter)
+            result = self._train(
+                train_data, valid_data, device, self.max_iter, _child_seed(seed, 2)
+            )
         self._finish(
             device,
             arrays,
@@ -360,8 +373,6 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.best_validation_score_ = (
             result.valid_score[result.best_epoch - 1] if result.valid_score else None
         )
-        for name in ("_optimizer_state", "_n_partial_fit_calls"):
-            self.__dict__.pop(name, None)  # from an earlier partial_fit
         if not result.stopped_early:
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
@@ -386,50 +397,64 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             )
         if first:
             self._check_architecture()
-            device = self._training_device()
-        else:
-            device = next(self.module_.parameters()).device
+        # Joined at every call, so that a model pickled between calls resumes.
+        device = (
+            self._training_device()
+            if first or self.distributed
+            else next(self.module_.parameters()).device
+        )
         # Each call draws from its own stream, so that chunks of one size are not
         # shuffled alike: seeded by random_state and the number of calls so far.
         calls = getattr(self, "_n_partial_fit_calls", 0)
         base = check_random_state(self.random_state).randint(_MAX_SEED)
         rng = np.random.RandomState([base, calls])
-        seeds = self._draw_seeds(rng, 2, device)
+        input_seed, seed = self._draw_seeds(rng, 2, device)
 
         X = self._check_input(X, reset=first)
-        if first:
-            source = self._pretrained_model(X)
-            self._start(
-                X,
-                y,
-                source,
-                seeds[0],
-                **({} if classes is None else {"classes": classes}),
-            )
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            self.validation_scores_ = self.best_validation_score_ = None
-        arrays, y_encoded, weight = self._training_arrays(X, y, sample_weight, device)
-        train_data = _dataset(arrays, y_encoded, weight, slice(None), device)
-        with self._seeded(seeds[1], device):
+        try:
             if first:
-                self.module_ = self._build_module()
-                if source is not None:
-                    _copy_body_weights(source.module_, self.module_)
-                self.module_.to(device)
-            result = self._train(
-                train_data,
-                None,
-                device,
-                max_epochs=1,
-                optimizer_state=getattr(self, "_optimizer_state", None),
+                source = self._pretrained_model(X)
+                target = {} if classes is None else {"classes": classes}
+                self._start(X, y, source, input_seed, **target)
+            arrays, y_encoded, weight = self._training_arrays(
+                X, y, sample_weight, device
             )
+            train_data = _dataset(arrays, y_encoded, weight, slice(None), device)
+            with self._seeded(seed, device):
+                if first:
+                    self.module_ = self._build_module()
+                    if source is not None:
+                        _copy_body_weights(source.module_, self.module_)
+                self.module_.to(device)
+                result = self._train(
+                    train_data,
+                    None,
+                    device,
+                    max_epochs=1,
+                    shuffle_seed=_child_seed(seed, 2),
+                    optimizer_state=getattr(self, "_optimizer_state", None),
+                )
+        except BaseException:
+            if first:  # leave no half-fitted model behind
+                for name in (
+                    "_input",
+                    "_target",
+                    "module_",
+                    "input_kind_",
+                    "n_features_in_",
+                    "feature_names_in_",
+                    "n_latent_tokens_",
+                ):
+                    self.__dict__.pop(name, None)
+            raise
         # Kept on the CPU, so that a pickle of the model holds no GPU tensors.
         self._optimizer_state = _to_cpu(result.optimizer_state)
         self._n_partial_fit_calls = calls + 1
-        self._finish(device, arrays, np.arange(len(y_encoded)), seeds[1])
-        self.n_iter_ += 1
-        self.loss_curve_ = [*self.loss_curve_, *result.train_loss]
+        self._finish(device, arrays, np.arange(len(y_encoded)), seed)
+        self.n_iter_ = (0 if first else self.n_iter_) + 1
+        self.loss_curve_ = ([] if first else list(self.loss_curve_)) + result.train_loss
+        # A chunk has no validation split: scores of an earlier fit's would be stale.
+        self.validation_scores_ = self.best_validation_score_ = None
         return self
 
     def _check_labels_given(self, y: Any) -> None:
@@ -487,9 +512,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             )
         weight = self._training_weights(sample_weight, y_encoded)
         if self.distributed:
-            check_same_data(
-                [n_samples, float(np.nansum(y_encoded)), float(weight.sum())], device
-            )
+            check_same_data(n_samples, [*arrays.values(), y_encoded, weight], device)
         return arrays, y_encoded, weight
 
     @contextlib.contextmanager
@@ -512,6 +535,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         valid_data: TensorDataset | None,
         device: torch.device,
         max_epochs: int,
+        shuffle_seed: int,
         optimizer_state: dict[str, Any] | None = None,
     ) -> TrainingResult:
         # The compiled wrapper shares the parameters of module_, which stays the
@@ -534,6 +558,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             device=device,
             autocast_dtype=autocast_dtype(self.precision, device),
             verbose=self.verbose,
+            shuffle_seed=shuffle_seed,
             optimizer_state=optimizer_state,
             distributed=self.distributed,
         )

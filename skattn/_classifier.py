@@ -186,23 +186,14 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         self.classes_ = self._target.classes_
         return self
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
     ) -> AttentionMLPClassifier:
         """Train on one chunk of the data: one epoch over ``X``, ``y``.
 
-        For data that does not fit in memory, call it once per chunk, for as
-        many passes over the chunks as training needs. The first call on an
-        unfitted model learns the input encoding (column kinds, categories,
-        numerical scaling) from its chunk, so make that chunk representative, a
-        random sample rather than the first rows of a sorted file; categories
-        that appear only later are encoded as unknown. AdamW's moments carry
-        over between calls. There is no validation split or early stopping
-        (``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
-        ``tol`` and ``max_iter`` are not used): evaluate on held-out chunks
-        between passes. ``partial_fit`` after ``fit`` continues that fit; ``fit``
-        after ``partial_fit`` starts afresh (unless ``warm_start``).
+        %(partial_fit_description)s
 
         Parameters
         ----------
@@ -232,8 +223,9 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             np.unique(np.asarray(classes)), self.classes_
         ):
             raise ValueError(
-                f"classes={np.unique(np.asarray(classes)).tolist()} is not the same "
-                f"as in the first call to partial_fit: {self.classes_.tolist()}"
+                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the "
+                f"fitted classes_={self.classes_.tolist()}; a model's classes are "
+                "fixed by its first fit or partial_fit"
             )
         self._partial_fit(X, y, sample_weight, classes=classes)
         self.classes_ = self._target.classes_

@@ -10,6 +10,20 @@ from __future__ import annotations
 from typing import TypeVar
 
 _FRAGMENTS = {
+    "partial_fit_description": """\
+For data that does not fit in memory, call it once per chunk, for as many
+        passes over the chunks as training needs. The first call on an unfitted
+        model learns the input encoding (column kinds, categories, numerical
+        scaling; a regressor also the target's standardisation) from its chunk, so
+        make that chunk a random sample of the data rather than the first rows of a
+        sorted file; categories that appear only later are encoded as unknown.
+        AdamW's moments carry over between calls, and each call shuffles its chunk
+        with seeds drawn from ``random_state`` and the number of calls so far.
+        There is no validation split or early stopping (``early_stopping``,
+        ``validation_fraction``, ``n_iter_no_change``, ``tol`` and ``max_iter`` are
+        not used): score held-out chunks between passes. ``partial_fit`` after
+        ``fit`` continues that fit; ``fit`` after ``partial_fit`` starts afresh
+        (unless ``warm_start``).""",
     "network_parameters": """\
 n_blocks : int, default=2
         Number of blocks, each self-attention over the tokens followed by an MLP,

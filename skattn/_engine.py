@@ -11,7 +11,10 @@ skorch's default DataLoader that indexes and collates one row at a time.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -131,20 +134,19 @@ class WeightedLoss(nn.Module):
 
     The estimator scales the weights to mean one over the training set, so this is an
     unbiased estimate of the weighted mean loss and unit weights equal no weights.
-    With ``reduction="sum"`` it is their sum (for the shares of a global batch in
-    data-parallel training, whose weights :class:`TensorBatches` scales).
+    With ``summed`` it is their sum: the loss of one process's share of a global
+    batch in data-parallel training, whose weights :class:`TensorBatches` scales.
     """
 
-    def __init__(
-        self, per_sample: Callable[[Tensor, Tensor], Tensor], reduction: str = "mean"
-    ) -> None:
+    def __init__(self, per_sample: Callable[[Tensor, Tensor], Tensor]) -> None:
         super().__init__()
         self.per_sample = per_sample
-        self.reduction = reduction
 
-    def forward(self, output: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+    def forward(
+        self, output: Tensor, target: Tensor, weight: Tensor, summed: bool = False
+    ) -> Tensor:
         weighted = self.per_sample(output, target) * weight  # (B,)
-        return weighted.sum() if self.reduction == "sum" else weighted.mean()
+        return weighted.sum() if summed else weighted.mean()
 
 
 class ValidationScore(Callback):
@@ -270,13 +272,16 @@ class _Net(NeuralNet):
         if losses:
             batch_losses = torch.stack(losses)
             batch_sizes = torch.tensor(sizes, device=batch_losses.device)
-            if training and self.world_size > 1:
-                # Each process saw a share of every batch (the validation data is
-                # whole in each): sum the shares so that every process records,
-                # and early-stops on, the loss of the global batches.
+            if self.world_size > 1:
+                # In training each process saw a share of every batch: the sum of
+                # the shares' losses is world_size times the global batch's. The
+                # validation data is whole in every process, so the average leaves
+                # its losses as they are, but makes them bitwise equal everywhere:
+                # all processes then take the same early-stopping decisions.
                 torch.distributed.all_reduce(batch_losses)
-                torch.distributed.all_reduce(batch_sizes)
                 batch_losses /= self.world_size
+                if training:
+                    torch.distributed.all_reduce(batch_sizes)
             batches = self.history[-1]["batches"][-len(losses) :]
             values, counts = batch_losses.tolist(), batch_sizes.tolist()
             for record, loss, size in zip(batches, values, counts, strict=True):
@@ -292,7 +297,8 @@ class _Net(NeuralNet):
         training: bool = False,
     ) -> Tensor:
         assert X is not None, "skorch passes the batch inputs"
-        return self.criterion_(y_pred, y_true, X[WEIGHT_KEY])
+        summed = training and self.world_size > 1  # a share of a global batch
+        return self.criterion_(y_pred, y_true, X[WEIGHT_KEY], summed)
 
     @property
     def _default_callbacks(self) -> list[tuple[str, Callback]]:
@@ -338,18 +344,32 @@ def broadcast_seeds(seeds: list[int], device: torch.device) -> list[int]:
     return [int(value) for value in values.tolist()]
 
 
-def check_same_data(summary: list[float], device: torch.device) -> None:
+def check_same_data(
+    n_rows: int, arrays: list[np.ndarray], device: torch.device
+) -> None:
     """Raise, in every process alike, unless all processes of the default group
-    hold the same ``summary`` of their training data (row count, checksums)."""
-    low = torch.tensor(summary, dtype=torch.float64, device=device)
-    high = low.clone()
+    hold ``n_rows`` rows and the same ``arrays`` (compared by a SHA-256 digest of
+    their bytes): a mismatch would otherwise train diverging models, or leave one
+    process waiting for the others at a collective call."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    words = np.frombuffer(digest.digest()[:24], dtype=np.int64)
+    summary = torch.tensor([n_rows, *words.tolist()], dtype=torch.int64, device=device)
+    low, high = summary.clone(), summary.clone()
     torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
     torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
+    if int(low[0]) != int(high[0]):
+        raise ValueError(
+            "distributed=True needs the same X, y and sample_weight in every process "
+            "(each trains on its share of every batch), but the processes hold "
+            f"from {int(low[0])} to {int(high[0])} rows"
+        )
     if not torch.equal(low, high):
         raise ValueError(
             "distributed=True needs the same X, y and sample_weight in every process "
-            "(each trains on its share of every batch), but the processes' data "
-            f"differ: row counts from {low[0]:.0f} to {high[0]:.0f}"
+            "(each trains on its share of every batch), but the processes hold "
+            "different values (or rows in another order)"
         )
 
 
@@ -382,6 +402,7 @@ def train_network(
     device: torch.device,
     autocast_dtype: torch.dtype | None,
     verbose: int,
+    shuffle_seed: int,
     optimizer_state: dict[str, Any] | None = None,
     distributed: bool = False,
 ) -> TrainingResult:
@@ -392,6 +413,8 @@ def train_network(
     epochs, or after ``max_epochs``. With validation data, the weights of the best
     validation epoch are restored at the end. ``autocast_dtype`` (e.g.
     ``torch.bfloat16``) runs the forward passes under :func:`torch.autocast`.
+    ``shuffle_seed`` seeds the batch order, apart from torch's generator: dropout
+    draws a different amount from that in each process of data-parallel training.
     ``optimizer_state`` (a previous result's) resumes AdamW's moments.
 
     With ``distributed``, this process is one of the initialised default
@@ -399,12 +422,7 @@ def train_network(
     :class:`~torch.nn.parallel.DistributedDataParallel`, each process on its share
     of every batch (see :class:`TensorBatches`); all hold the same data and seeds.
     """
-    # The batch order has a generator of its own, seeded from torch's (forked)
-    # one, so that dropout's draws, which differ between the processes of
-    # data-parallel training, cannot change it.
-    shuffle_generator = torch.Generator().manual_seed(
-        int(torch.randint(2**62, (1,)).item())
-    )
+    shuffle_generator = torch.Generator().manual_seed(shuffle_seed)
     world_size, rank = 1, 0
     if distributed:
         world_size = torch.distributed.get_world_size()
@@ -412,10 +430,9 @@ def train_network(
         module = nn.parallel.DistributedDataParallel(
             module,
             device_ids=[device] if device.type == "cuda" else None,
-            broadcast_buffers=False,
-            # Some weights take part only in some batches (the missing-value
-            # embeddings when a batch has a missing value; the frozen body while
-            # probing): DDP must look for the unused ones at every step.
+            # Some weights take part only in some batches (on the CPU, the
+            # missing-value embeddings skip batches without a missing value): DDP
+            # must look for the unused ones at every step.
             find_unused_parameters=True,
         )
     stopper = StopWhenStalled(
@@ -432,9 +449,7 @@ def train_network(
 
     net = _Net(
         module,
-        criterion=WeightedLoss(
-            per_sample_loss, reduction="sum" if world_size > 1 else "mean"
-        ),
+        criterion=WeightedLoss(per_sample_loss),
         optimizer=torch.optim.AdamW,
         lr=learning_rate,
         optimizer__weight_decay=weight_decay,
@@ -460,8 +475,21 @@ def train_network(
     net.initialize()
     if optimizer_state is not None:
         net.optimizer_.load_state_dict(optimizer_state)
-    net.partial_fit(train_data, y=None)  # fit() would initialise again
+    with warnings.catch_warnings():
+        # DDP's advice to drop find_unused_parameters when a step used every
+        # weight: the next batch, without a missing value, may not.
+        warnings.filterwarnings(
+            "ignore", message=".*find_unused_parameters=True was specified"
+        )
+        net.partial_fit(train_data, y=None)  # fit() would initialise again
 
+    if distributed:
+        # The DDP wrapper (and its gradient reducer) must be gone before the script
+        # destroys the process group: freed later by the garbage collector, from the
+        # reference cycles of skorch's net, it ended the process with std::terminate.
+        net.module_ = None
+        del module
+        gc.collect()
     history = net.history
     has_valid = valid_data is not None
     return TrainingResult(

@@ -13,8 +13,9 @@ serving process can load without that risk:
   the loader trusts.
 
 :func:`load_model` rebuilds the network from the parameters and the input encoding,
-loads the weights into it, and refuses any file whose state names a type outside
-skattn's own and skops' default trusted ones (numpy, scikit-learn).
+loads the weights into it, and refuses any file whose state names a type outside skops'
+default trusted ones (numpy, scikit-learn) and the few skattn classes that
+:func:`save_model` writes (``_STATE_TYPES``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ import torch
 from ._base import BaseAttentionMLP, resolve_device
 from ._classifier import AttentionMLPClassifier
 from ._extractor import AttentionFeatureExtractor
-from ._inputs import TabularInput
+from ._inputs import SequenceInput, TabularInput, TwoInput
+from ._preprocessing import TabularEncoder
+from ._reconstruction import ReconstructionTarget
 from ._regressor import AttentionMLPRegressor
+from ._targets import ClassificationTarget, RegressionTarget
 
 FORMAT = "skattn-model"
 FORMAT_VERSION = 1
@@ -43,6 +47,22 @@ _ESTIMATORS = {
         AttentionMLPRegressor,
     )
 }
+# skattn's classes that a saved state holds, by the names skops gives them. load_model
+# trusts these and skops' default types, nothing else: trusting every "skattn.*" name
+# would trust anything importable from skattn's modules (skorch's NeuralNet, say, whose
+# __setstate__ unpickles).
+_STATE_TYPES = frozenset(
+    f"{cls.__module__}.{cls.__qualname__}"
+    for cls in (
+        ClassificationTarget,
+        ReconstructionTarget,
+        RegressionTarget,
+        SequenceInput,
+        TabularEncoder,
+        TabularInput,
+        TwoInput,
+    )
+)
 # Learned state that the file stores in its own way (weights, device) or not at all
 # (a served model needs no optimizer moments; a pickle keeps them for partial_fit).
 _NOT_IN_STATE = ("module_", "device_", "pretrained", "_optimizer_state")
@@ -190,7 +210,7 @@ AttentionFeatureExtractor
             f"newer than this skattn reads ({FORMAT_VERSION}); upgrade skattn"
         )
     untrusted = skops_io.get_untrusted_types(data=state_bytes)
-    foreign = [name for name in untrusted if not name.startswith("skattn.")]
+    foreign = [name for name in untrusted if name not in _STATE_TYPES]
     if foreign:
         raise ValueError(
             f"{os.fspath(path)!r} holds types that skattn does not trust: {foreign}. "

@@ -460,10 +460,13 @@ class SequenceTokenizer(nn.Module):
         x_seq = F.pad(x_seq, (0, 0, 0, extra), value=float("nan"))  # (B, P*p, C)
         missing = torch.isnan(x_seq)
         values = torch.where(missing, torch.zeros_like(x_seq), x_seq)
+        # The last size is explicit so that an empty batch (a process's share of
+        # a small batch in data-parallel training) reshapes too.
+        width = self.patch_size * n_channels
         patches = torch.cat(
             [
-                values.reshape(batch, n_patches, -1),
-                missing.to(values.dtype).reshape(batch, n_patches, -1),
+                values.reshape(batch, n_patches, width),
+                missing.to(values.dtype).reshape(batch, n_patches, width),
             ],
             dim=-1,
         )  # (B, P, 2 * p * C)

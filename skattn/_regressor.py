@@ -80,22 +80,14 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X: Any, y: Any, sample_weight: Any = None
     ) -> AttentionMLPRegressor:
         """Train on one chunk of the data: one epoch over ``X``, ``y``.
 
-        For data that does not fit in memory, call it once per chunk, for as
-        many passes over the chunks as training needs. The first call on an
-        unfitted model learns the input encoding and the target's
-        standardisation from its chunk, so make that chunk a representative
-        random sample. AdamW's moments carry over between calls. There is no
-        validation split or early stopping (``early_stopping``,
-        ``validation_fraction``, ``n_iter_no_change``, ``tol`` and ``max_iter``
-        are not used): evaluate on held-out chunks between passes.
-        ``partial_fit`` after ``fit`` continues that fit; ``fit`` after
-        ``partial_fit`` starts afresh (unless ``warm_start``).
+        %(partial_fit_description)s
 
         Parameters
         ----------

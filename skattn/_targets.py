@@ -69,8 +69,9 @@ class ClassificationTarget(_SupervisedTarget):
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if len(unseen):
             raise ValueError(
-                f"y contains labels not seen in the first fit: {unseen.tolist()}; "
-                f"known classes are {self.classes_.tolist()}"
+                f"y contains labels that are not among the classes: {unseen.tolist()}; "
+                f"the classes, from the first fit's y or partial_fit's classes "
+                f"argument, are {self.classes_.tolist()}"
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 

@@ -309,7 +309,9 @@ def test_warm_start_continues_from_the_fitted_network():
     clf.fit(X, y)
     assert clf.module_ is module
     assert clf.loss_curve_[0] < first_curve[0]
-    with pytest.raises(ValueError, match=r"labels not seen in the first fit: \[2\]"):
+    with pytest.raises(
+        ValueError, match=r"labels that are not among the classes: \[2\]"
+    ):
         clf.fit(X, np.where(y == 1, 2, y))
     cold = AttentionMLPClassifier(**params).fit(X, y)
     cold.fit(X, y)

@@ -3,7 +3,9 @@ the export that loads without unpickling."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -24,6 +26,7 @@ from skattn import (
     load_model,
     save_model,
 )
+from skattn._export import _STATE_TYPES
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 SHORT = dict(d_token=16, n_blocks=1, max_iter=3, random_state=0)
@@ -127,7 +130,7 @@ def test_save_model_writes_readable_config_and_no_pickle(tmp_path, mixed_frame):
         untrusted = skops.io.get_untrusted_types(data=archive.read("state.skops"))
     assert config["estimator"] == "AttentionMLPClassifier"
     assert config["trained_on"] == "cpu"
-    assert untrusted and all(name.startswith("skattn.") for name in untrusted)
+    assert untrusted and set(untrusted) <= _STATE_TYPES
 
 
 def test_loaded_model_is_a_working_estimator(tmp_path):
@@ -169,29 +172,52 @@ class _NotSkattn:
     pass
 
 
-def test_load_model_refuses_foreign_types(tmp_path, mixed_frame):
-    # A file whose state names a type outside skattn's and skops' trusted ones
-    # (here a class of this test module) is refused, not loaded.
-    X, y = mixed_frame
-    path = tmp_path / "model.skattn"
-    save_model(AttentionMLPClassifier(**SHORT).fit(X, y), path)
+def _tampered_copy(path, tmp_path, relabel=None):
+    """A copy of the model file at ``path`` whose state holds one more object, of a
+    class of this module, its type renamed to ``relabel`` (module, class) if given."""
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
-    state = skops.io.loads(
-        parts["state.skops"],
-        trusted=skops.io.get_untrusted_types(data=parts["state.skops"]),
-    )
+    trusted = skops.io.get_untrusted_types(data=parts["state.skops"])
+    state = skops.io.loads(parts["state.skops"], trusted=trusted)
     state["intruder"] = _NotSkattn()
-    parts["state.skops"] = skops.io.dumps(state)
+    state_bytes = skops.io.dumps(state)
+    if relabel is not None:  # edit skops' schema, as an attacker would
+        with zipfile.ZipFile(io.BytesIO(state_bytes)) as inner:
+            files = {name: inner.read(name) for name in inner.namelist()}
+        schema = json.loads(files["schema.json"])
+        node = schema["content"]["intruder"]
+        node["__module__"], node["__class__"] = relabel
+        files["schema.json"] = json.dumps(schema).encode()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as inner:
+            for name, data in files.items():
+                inner.writestr(name, data)
+        state_bytes = buffer.getvalue()
+    parts["state.skops"] = state_bytes
     tampered = tmp_path / "tampered.skattn"
     with zipfile.ZipFile(tampered, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-    with pytest.raises(
-        ValueError,
-        match=r"holds types that skattn does not trust: "
-        r"\['test_persistence._NotSkattn'\]",
-    ):
+    return tampered
+
+
+@pytest.mark.parametrize(
+    "relabel, named",
+    [
+        (None, "test_persistence._NotSkattn"),
+        # A name under skattn is not enough: skattn._engine imports skorch's
+        # NeuralNet, whose __setstate__ unpickles.
+        (("skattn._engine", "NeuralNet"), "skattn._engine.NeuralNet"),
+    ],
+)
+def test_load_model_refuses_foreign_types(relabel, named, tmp_path, mixed_frame):
+    X, y = mixed_frame
+    path = tmp_path / "model.skattn"
+    save_model(AttentionMLPClassifier(**SHORT).fit(X, y), path)
+    tampered = _tampered_copy(path, tmp_path, relabel)
+    with pytest.raises(ValueError, match="holds types that skattn does not trust: "):
+        load_model(tampered)
+    with pytest.raises(ValueError, match=re.escape(f"['{named}']")):
         load_model(tampered)
 
 

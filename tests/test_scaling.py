@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor
@@ -78,8 +79,9 @@ def test_model_fitted_on_a_worker_predicts_here(dask_client):
 # -- torch.distributed --------------------------------------------------------------
 def test_data_parallel_fit_matches_one_process(tmp_path):
     # Two processes with the gloo backend, launched by torchrun, each training on
-    # its half of every global batch, reach the model one process trains on whole
-    # batches (same global batch, no dropout).
+    # its share of every global batch, reach the model one process trains on whole
+    # batches (same global batch, no dropout): with early stopping firing, with an
+    # empty share, and through linear probing then fine-tuning.
     sys.path.insert(0, str(TESTS))
     try:
         import distributed_fit
@@ -104,19 +106,28 @@ def test_data_parallel_fit_matches_one_process(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     ranks = [np.load(f"{out}.rank{rank}.npz") for rank in (0, 1)]
-    X, y = distributed_fit.data()
-    single = AttentionMLPClassifier(**distributed_fit.PARAMS).fit(X, y)
-
     assert [int(r["world_size"]) for r in ranks] == [2, 2]
-    # Both processes hold one model.
-    np.testing.assert_array_equal(ranks[0]["proba"], ranks[1]["proba"])
-    assert ranks[0]["checksum"] == ranks[1]["checksum"]
-    # ... which is the one-process model, up to float32 summation order.
-    np.testing.assert_allclose(ranks[0]["proba"], single.predict_proba(X), atol=1e-5)
-    np.testing.assert_allclose(ranks[0]["loss_curve"], single.loss_curve_, rtol=1e-5)
-    np.testing.assert_array_equal(
-        ranks[0]["validation_scores"], single.validation_scores_
-    )
+
+    for scenario in distributed_fit.SCENARIOS:
+        single = distributed_fit.fit_scenario(scenario, distributed=False)
+        X, _ = distributed_fit.data(scenario)
+        # Both processes hold one model ...
+        for key in ("proba", "checksum", "n_iter"):
+            np.testing.assert_array_equal(
+                ranks[0][f"{scenario}.{key}"], ranks[1][f"{scenario}.{key}"]
+            )
+        # ... which is the one-process model, up to float32 summation order.
+        np.testing.assert_allclose(
+            ranks[0][f"{scenario}.proba"], single.predict_proba(X), atol=1e-5
+        )
+        np.testing.assert_allclose(
+            ranks[0][f"{scenario}.loss_curve"], single.loss_curve_, rtol=1e-5
+        )
+        assert int(ranks[0][f"{scenario}.n_iter"]) == single.n_iter_
+    early = distributed_fit.SCENARIOS["early_stopping"]
+    assert int(ranks[0]["early_stopping.n_iter"]) < early["max_iter"]
+    for rank in ranks:
+        assert "hold different values" in str(rank["mismatch_error"])
 
 
 def test_distributed_without_a_process_group_says_how_to_launch(monkeypatch):
@@ -201,12 +212,22 @@ def test_partial_fit_classes_rules(stream_task):
     # A chunk may lack classes that later chunks hold.
     model.partial_fit(X[:50][y[:50] == 0], y[:50][y[:50] == 0], classes=[0, 1, 2])
     assert model.classes_.tolist() == [0, 1, 2]
-    with pytest.raises(ValueError, match=r"classes=\[0, 1\] is not the same as"):
+    with pytest.raises(
+        ValueError, match=r"classes=\[0, 1\] differs from the fitted classes_"
+    ):
         model.partial_fit(X[:50], y[:50], classes=[0, 1])
-    with pytest.raises(ValueError, match=r"labels not seen in the first fit: \[7\]"):
+    with pytest.raises(
+        ValueError, match=r"labels that are not among the classes: \[7\]"
+    ):
         model.partial_fit(X[:2], np.array([0, 7]))
     with pytest.raises(ValueError, match="X has 3 features, but"):
         model.partial_fit(X[:50, :3], y[:50])
+    # A first call that fails leaves an unfitted model, not half of one.
+    fresh = AttentionMLPClassifier(d_token=16, n_blocks=1)
+    with pytest.raises(ValueError, match=r"not among the classes: \[5\]"):
+        fresh.partial_fit(X[:2], np.array([0, 5]), classes=[0, 1])
+    with pytest.raises(NotFittedError):
+        fresh.predict(X[:2])
     balanced = AttentionMLPClassifier(class_weight="balanced")
     with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
         balanced.partial_fit(X[:50], y[:50], classes=[0, 1])
@@ -215,12 +236,19 @@ def test_partial_fit_classes_rules(stream_task):
 def test_partial_fit_continues_a_fit_and_fit_starts_afresh(stream_task):
     X, _, y, _ = stream_task
     X_reg, y_reg = X[:400], X[:400, 0] * 2.0 + y[:400]
-    reg = AttentionMLPRegressor(d_token=16, n_blocks=1, max_iter=5, random_state=0)
+    reg = AttentionMLPRegressor(
+        d_token=16, n_blocks=1, max_iter=5, early_stopping=True, random_state=0
+    )
     fitted = reg.fit(X_reg, y_reg)
     n_iter = fitted.n_iter_
     before = fitted.predict(X_reg)
+    assert len(fitted.validation_scores_) == n_iter
     fitted.partial_fit(X_reg, y_reg)
     assert fitted.n_iter_ == n_iter + 1
+    assert len(fitted.loss_curve_) == n_iter + 1
+    # partial_fit has no validation split: the fit's scores would be stale.
+    assert fitted.validation_scores_ is None
+    assert fitted.best_validation_score_ is None
     assert not np.allclose(before, fitted.predict(X_reg))
     refit = fitted.fit(X_reg, y_reg)
     np.testing.assert_array_equal(refit.predict(X_reg), before)

@@ -66,8 +66,8 @@ fig.tight_layout()
 # %%
 # Saving without pickle
 # ---------------------
-# ``load_model`` rebuilds only skattn's own and skops' trusted types; the loaded
-# model predicts exactly as the saved one.
+# ``load_model`` rebuilds only skops' trusted types and the few skattn classes
+# that hold a model's state; the loaded model predicts exactly as the saved one.
 path = os.path.join(tempfile.mkdtemp(), "streamed.skattn")
 save_model(streamed, path)
 served = load_model(path, device="cpu")
