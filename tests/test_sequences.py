@@ -58,11 +58,20 @@ def trend_model():
 def test_learns_real_sequences_well_above_chance(name, minimum):
     data = shared_dataset(name)
     # Small training sets need patience: the loss sits on a plateau for a while.
-    clf = AttentionMLPClassifier(
-        max_iter=200, n_iter_no_change=50, **{**FAST, "d_token": 32}
-    )
-    clf.fit(data["X_train"], data["y_train"])
-    assert clf.score(data["X_test"], data["y_test"]) > minimum
+    # With 50 (GunPoint) or 40 (BasicMotions) training series, one seed's accuracy
+    # swings by 20 points (GunPoint: 0.75 to 0.97 over seeds 0-4), so the mean
+    # over five seeds is what is held to the bar.
+    scores = [
+        AttentionMLPClassifier(
+            max_iter=200,
+            n_iter_no_change=50,
+            **{**FAST, "d_token": 32, "random_state": seed},
+        )
+        .fit(data["X_train"], data["y_train"])
+        .score(data["X_test"], data["y_test"])
+        for seed in range(5)
+    ]
+    assert np.mean(scores) > minimum, scores
 
 
 def test_variable_length_padding_does_not_leak_into_predictions():
