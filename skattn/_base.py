@@ -334,9 +334,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         )
         with self._seeded(seed, device):
             if not continuing:
-                self.module_ = self._build_module()
-                if source is not None:
-                    _copy_body_weights(source.module_, self.module_)
+                self.module_ = self._new_module(source)
             self.module_.to(device)
             if source is not None:
                 # Linear probing, then fine-tuning (Kumar et al., 2022): the new
@@ -422,9 +420,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             train_data = _dataset(arrays, y_encoded, weight, slice(None), device)
             with self._seeded(seed, device):
                 if first:
-                    self.module_ = self._build_module()
-                    if source is not None:
-                        _copy_body_weights(source.module_, self.module_)
+                    self.module_ = self._new_module(source)
                 self.module_.to(device)
                 result = self._train(
                     train_data,
@@ -711,6 +707,14 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             residual_dropout=self.residual_dropout,
             d_embedding=self._embedding_width(),
         )
+
+    def _new_module(self, source: BaseAttentionMLP | None) -> AttentionMLPNetwork:
+        """A freshly initialised network, with the body of ``source``'s copied in
+        when training starts from a pretrained model."""
+        module = self._build_module()
+        if source is not None:
+            _copy_body_weights(source.module_, module)
+        return module
 
     # -- inference ----------------------------------------------------------------
     @contextlib.contextmanager
