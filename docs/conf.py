@@ -11,6 +11,7 @@ gallery's examples train on data bundled with scikit-learn or made up on the spo
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -241,6 +242,32 @@ def _write_demo_table(results: Path, table: Path) -> None:
 _write_demo_table(
     DOCS_DIR.parent / "benchmarks" / "results" / "demo.json",
     DOCS_DIR / "generated" / "demo_table.inc",
+)
+
+
+# -- The accuracy benchmark's grid of scores (user_guide/benchmarks.rst) -------------
+# Laid out by the benchmark's own score_grid from benchmarks/results/accuracy.json.
+def _write_accuracy_tables(results: Path, folder: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "accuracy_benchmark", DOCS_DIR.parent / "benchmarks" / "accuracy_benchmark.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    summary = json.loads(results.read_text())["summary"]
+    for value in ("score", "fit_s"):
+        header, rows = bench.score_grid(summary, value)
+        lines = [".. list-table::", "   :header-rows: 1", ""]
+        for row in (header, *rows):
+            lines.append(f"   * - {row[0]}")
+            lines += [f"     - {cell}".rstrip() for cell in row[1:]]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"accuracy_{value}.inc").write_text("\n".join(lines) + "\n")
+
+
+_write_accuracy_tables(
+    DOCS_DIR.parent / "benchmarks" / "results" / "accuracy.json",
+    DOCS_DIR / "generated",
 )
 
 

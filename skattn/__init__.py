@@ -5,6 +5,7 @@ from ._export import load_model, save_model
 from ._extractor import AttentionFeatureExtractor
 from ._inputs import TwoInputs
 from ._regressor import AttentionMLPRegressor
+from ._search import search_space
 
 __all__ = [
     "AttentionFeatureExtractor",
@@ -13,6 +14,7 @@ __all__ = [
     "TwoInputs",
     "load_model",
     "save_model",
+    "search_space",
 ]
 
 __version__ = "0.1.0"

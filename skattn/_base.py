@@ -106,6 +106,7 @@ _NETWORK_SHAPE_PARAMETERS = (
     "activation",
     "ffn_factor",
     "n_cross_blocks",
+    "numerical_embedding",
 )
 # Layers a pretrained network's copy leaves out: they are the task's own head.
 _HEAD_LAYERS = ("output.", "head_projection.")
@@ -189,6 +190,8 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         "tol": [Interval(Real, 0, None, closed="left")],
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "numerical_scaling": [StrOptions({"quantile", "standard"}), None],
+        "numerical_embedding": [StrOptions({"linear", "piecewise_linear"})],
+        "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
         "input_type": [StrOptions({"auto", "tabular", "sequence"})],
         "patch_size": [
             StrOptions({"auto"}),
@@ -223,6 +226,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         ffn_dropout: float = 0.1,
         residual_dropout: float = 0.0,
         learning_rate: float = 1e-3,
+        learning_rate_schedule: str = "cosine",
         weight_decay: float = 1e-5,
         batch_size: int | str = "auto",
         max_iter: int = 100,
@@ -232,6 +236,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         tol: float = 1e-4,
         categorical_features: Any = "auto",
         numerical_scaling: str | None = "quantile",
+        numerical_embedding: str = "piecewise_linear",
         input_type: str = "auto",
         patch_size: int | str = "auto",
         n_cross_blocks: int = 1,
@@ -254,6 +259,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.ffn_dropout = ffn_dropout
         self.residual_dropout = residual_dropout
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -263,6 +269,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.tol = tol
         self.categorical_features = categorical_features
         self.numerical_scaling = numerical_scaling
+        self.numerical_embedding = numerical_embedding
         self.input_type = input_type
         self.patch_size = patch_size
         self.n_cross_blocks = n_cross_blocks
@@ -350,12 +357,22 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
                 for parameter in body:
                     parameter.requires_grad_(False)
                 self._train(
-                    train_data, valid_data, device, self.max_iter, _child_seed(seed, 1)
+                    train_data,
+                    valid_data,
+                    device,
+                    self.max_iter,
+                    _child_seed(seed, 1),
+                    schedule=self.learning_rate_schedule,
                 )
                 for parameter in body:
                     parameter.requires_grad_(True)
             result = self._train(
-                train_data, valid_data, device, self.max_iter, _child_seed(seed, 2)
+                train_data,
+                valid_data,
+                device,
+                self.max_iter,
+                _child_seed(seed, 2),
+                schedule=self.learning_rate_schedule,
             )
         self._finish(
             device,
@@ -371,7 +388,9 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         self.best_validation_score_ = (
             result.valid_score[result.best_epoch - 1] if result.valid_score else None
         )
-        if not result.stopped_early:
+        # With the cosine schedule, reaching max_iter is the planned end: the learning
+        # rate has decayed to 0, and more epochs at that rate would change nothing.
+        if not result.stopped_early and self.learning_rate_schedule == "constant":
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
                 "before the loss converged; raise max_iter or tol.",
@@ -533,6 +552,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         max_epochs: int,
         shuffle_seed: int,
         optimizer_state: dict[str, Any] | None = None,
+        schedule: str = "constant",
     ) -> TrainingResult:
         # The compiled wrapper shares the parameters of module_, which stays the
         # plain module that predicts and pickles.
@@ -557,6 +577,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
             shuffle_seed=shuffle_seed,
             optimizer_state=optimizer_state,
             distributed=self.distributed,
+            schedule=schedule,
         )
 
     def _finish(

@@ -57,6 +57,12 @@ default="reglu"
 learning_rate : float, default=1e-3
         Learning rate of the AdamW optimiser.
 
+    learning_rate_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"``: a linear warm-up over the first epoch, then a half cosine that
+        reaches 0 after ``max_iter`` epochs (early stopping may end training
+        before). ``"constant"``: ``learning_rate`` throughout. ``partial_fit``
+        always trains at ``learning_rate``.
+
     weight_decay : float, default=1e-5
         AdamW's decoupled weight decay, applied to weight matrices only: embeddings,
         normalisation layers and biases are not decayed.
@@ -71,7 +77,7 @@ learning_rate : float, default=1e-3
     early_stopping : bool or "auto", default="auto"
         Whether to hold out ``validation_fraction`` of the training data and stop
         when the validation loss stops improving, restoring the weights of the best
-        epoch. ``"auto"`` enables it when there are more than 10,000 samples. When
+        epoch. ``"auto"`` enables it when there are more than 2,000 samples. When
         disabled, training stops once the training loss has not improved by ``tol``
         for ``n_iter_no_change`` epochs.
 
@@ -102,6 +108,13 @@ categorical_features : "auto", None or array-like, default="auto"
         Scaling of the numerical columns before the network: a quantile transform to
         a normal distribution (robust to outliers and skew), standardisation, or
         none.
+
+    numerical_embedding : {"piecewise_linear", "linear"}, default="piecewise_linear"
+        How a scaled number becomes its token. ``"linear"``: ``x * w_j + b_j``, one
+        direction per feature. ``"piecewise_linear"``: the piecewise-linear encoding
+        of Gorishniy et al. (2022) over 48 quantile bins of the feature, learned in
+        ``fit``, times a per-feature weight matrix; the token can then change course
+        at every bin edge, as a tree's split would. Sequences are not affected.
 
     input_type : {"auto", "tabular", "sequence"}, default="auto"
         How to read ``X``. "auto": a 3-D array ``(n_samples, n_steps, n_channels)``

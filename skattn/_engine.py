@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
     EpochTimer,
+    LRScheduler,
     PassthroughScoring,
     PrintLog,
     ProgressBar,
@@ -187,7 +189,12 @@ class StopWhenStalled(Callback):
     """
 
     def __init__(
-        self, *, monitor: str, patience: int, tol: float, restore_best: bool
+        self,
+        *,
+        monitor: str,
+        patience: int,
+        tol: float,
+        restore_best: bool,
     ) -> None:
         self.monitor = monitor
         self.patience = patience
@@ -373,6 +380,32 @@ def check_same_data(
         )
 
 
+def warmup_cosine(n_steps: int, n_warmup_steps: int) -> Callable[[int], float]:
+    """The learning-rate factor at each optimiser step: a linear warm-up over
+    ``n_warmup_steps``, then a half cosine down to 0 at step ``n_steps``.
+
+    Parameters
+    ----------
+    n_steps : int
+        Steps of the whole schedule (every epoch that ``max_epochs`` allows).
+    n_warmup_steps : int
+        Steps of the warm-up.
+
+    Returns
+    -------
+    factor : callable
+        Step number (from 0) to the factor of the base learning rate.
+    """
+
+    def factor(step: int) -> float:
+        if step < n_warmup_steps:
+            return (step + 1) / n_warmup_steps
+        progress = (step - n_warmup_steps) / max(1, n_steps - n_warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
+
+
 @dataclass
 class TrainingResult:
     """What one call of :func:`train_network` reports back to the estimator."""
@@ -405,6 +438,7 @@ def train_network(
     shuffle_seed: int,
     optimizer_state: dict[str, Any] | None = None,
     distributed: bool = False,
+    schedule: str = "constant",
 ) -> TrainingResult:
     """Train ``module`` in place with AdamW and return its training history.
 
@@ -416,6 +450,9 @@ def train_network(
     ``shuffle_seed`` seeds the batch order, apart from torch's generator: dropout
     draws a different amount from that in each process of data-parallel training.
     ``optimizer_state`` (a previous result's) resumes AdamW's moments.
+    ``schedule="cosine"`` warms the learning rate up over the first epoch, then
+    decays it along a half cosine that reaches 0 after ``max_epochs`` (see
+    :func:`warmup_cosine`); early stopping may end training before.
 
     With ``distributed``, this process is one of the initialised default
     :mod:`torch.distributed` group: ``module`` trains wrapped in
@@ -444,6 +481,19 @@ def train_network(
     callbacks: list[tuple[str, Callback]] = [("stopper", stopper)]
     if valid_data is not None:
         callbacks.insert(0, ("valid_score", ValidationScore(score)))
+    if schedule == "cosine":
+        steps_per_epoch = math.ceil(len(train_data) / batch_size)
+        factor = warmup_cosine(max_epochs * steps_per_epoch, steps_per_epoch)
+        callbacks.append(
+            (
+                "schedule",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.LambdaLR,
+                    lr_lambda=factor,
+                    step_every="batch",
+                ),
+            )
+        )
     if verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
 

@@ -22,6 +22,11 @@ from ._network import FeatureTokenizer, InputTokens, SequenceTokenizer
 from ._preprocessing import TabularEncoder, check_tabular_input
 from ._sequences import SequenceEncoder, is_sequence_list
 
+# Quantile bins per numerical feature of numerical_embedding="piecewise_linear".
+# NOTE: 48 is the default of rtdl's bin computation ("On Embeddings for Numerical
+# Features in Tabular Deep Learning", Gorishniy et al., 2022) and of TabM's recipe.
+N_BINS = 48
+
 
 class TwoInputs:
     """Two inputs per sample, for cross-attention between them.
@@ -183,6 +188,7 @@ class TabularInput(_OneInput):
             n_numerical=len(self.encoder.numerical_columns_),
             category_cardinalities=self.encoder.category_cardinalities_,
             d_token=d_token,
+            bin_edges=self.encoder.bin_edges_,
         )
         return InputTokens(tokenizer, (prefix + "x_num", prefix + "x_cat"))
 
@@ -288,6 +294,9 @@ def make_input(X: Any, estimator: Any, seed: int) -> Input:
             categorical_features=categorical_features,
             numerical_scaling=estimator.numerical_scaling,
             random_state=seed,
+            n_bins=N_BINS
+            if estimator.numerical_embedding == "piecewise_linear"
+            else None,
         )
         return TabularInput(encoder, estimator)
 

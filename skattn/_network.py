@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -325,14 +326,19 @@ class AttentionBlock(nn.Module):
 class FeatureTokenizer(nn.Module):
     """Turn one row of numerical and categorical values into one token per feature.
 
-    Numerical feature ``j`` with value ``x_j`` becomes ``x_j * w_j + b_j``; a missing
-    value (NaN) becomes a learned per-feature token instead. Categorical feature ``j``
-    with code ``c`` becomes ``embedding_j[c] + b_j``. Codes follow the layout of
-    :class:`skattn._preprocessing.TabularEncoder`: 0 is "missing", 1 is "unknown"
-    (a category not seen during fit), 2 and up the categories. The tokens for a missing
-    numerical value and the "missing" and "unknown" embedding rows start at zero: until
-    training sees such a value, it is a neutral token (``0`` or the column bias
-    ``b_j``) rather than an arbitrary random one.
+    Numerical feature ``j`` with value ``x_j`` becomes ``x_j * w_j + b_j``, or, with
+    ``bin_edges``, ``ple(x_j) @ W_j + b_j``: the piecewise-linear encoding of
+    Gorishniy et al. (2022), ``ple(x)_t = clip((x - e_t) / (e_{t+1} - e_t), 0, 1)``
+    over the feature's bins ``[e_t, e_{t+1})`` (the first bin unclipped below, the
+    last non-empty one unclipped above, empty bins 0), so that the token can bend at
+    every edge. A missing value (NaN) becomes a learned per-feature token instead.
+    Categorical feature ``j`` with code ``c`` becomes ``embedding_j[c] + b_j``.
+    Codes follow the layout of :class:`skattn._preprocessing.TabularEncoder`: 0 is
+    "missing", 1 is "unknown" (a category not seen during fit), 2 and up the
+    categories. The tokens for a missing numerical value and the "missing" and
+    "unknown" embedding rows start at zero: until training sees such a value, it is a
+    neutral token (``0`` or the column bias ``b_j``) rather than an arbitrary random
+    one.
 
     Parameters
     ----------
@@ -342,6 +348,10 @@ class FeatureTokenizer(nn.Module):
         Number of codes (categories + 2) of each categorical feature.
     d_token : int
         Token width.
+    bin_edges : ndarray of shape (n_numerical, n_bins + 1) or None, default=None
+        Increasing bin edges of each numerical feature (see
+        :func:`skattn._preprocessing.quantile_bin_edges`); None for the linear
+        embedding.
 
     Notes
     -----
@@ -350,9 +360,19 @@ class FeatureTokenizer(nn.Module):
     """
 
     category_offsets: Tensor  # (Fc,) start of each column's rows in the shared table
+    bin_left: Tensor  # (Fn, K) left edge of each bin
+    bin_width: Tensor  # (Fn, K) its width, 1 for empty bins
+    bin_lower: Tensor  # (Fn, K) clip bounds: -inf for the first bin, else 0
+    bin_upper: Tensor  # (Fn, K) +inf for the last non-empty bin, else 1
+    bin_used: Tensor  # (Fn, K) 0 for empty bins
 
     def __init__(
-        self, *, n_numerical: int, category_cardinalities: Sequence[int], d_token: int
+        self,
+        *,
+        n_numerical: int,
+        category_cardinalities: Sequence[int],
+        d_token: int,
+        bin_edges: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.n_numerical = n_numerical
@@ -362,7 +382,18 @@ class FeatureTokenizer(nn.Module):
         def uniform(*shape: int) -> nn.Parameter:
             return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
 
-        self.numerical_weight = uniform(n_numerical, d_token)
+        self.piecewise_linear = bin_edges is not None
+        if bin_edges is None:
+            self.numerical_weight = uniform(n_numerical, d_token)
+        else:
+            self._set_bins(torch.as_tensor(bin_edges, dtype=torch.float32))
+            n_bins = bin_edges.shape[1] - 1
+            bin_bound = 1 / math.sqrt(n_bins)  # NOTE: rtdl's per-feature linear layer.
+            self.numerical_weight = nn.Parameter(
+                torch.empty(n_numerical, n_bins, d_token).uniform_(
+                    -bin_bound, bin_bound
+                )
+            )
         self.numerical_bias = uniform(n_numerical, d_token)
         self.numerical_missing = nn.Parameter(torch.zeros(n_numerical, d_token))
         if any(c < 2 for c in category_cardinalities):
@@ -380,18 +411,43 @@ class FeatureTokenizer(nn.Module):
             self.category_embedding.weight[offsets] = 0.0  # the "missing" rows
             self.category_embedding.weight[offsets + 1] = 0.0  # the "unknown" rows
 
+    def _set_bins(self, edges: Tensor) -> None:
+        """The buffers of the piecewise-linear encoding, from edges (Fn, K + 1)."""
+        left, width = edges[:, :-1], edges[:, 1:] - edges[:, :-1]  # (Fn, K)
+        used = width > 0
+        lower = torch.zeros_like(left)
+        lower[:, 0] = -math.inf
+        upper = torch.ones_like(left)
+        n_used = used.sum(1)  # (Fn,) the used bins come first
+        has_bins = n_used > 0
+        upper[has_bins, n_used[has_bins] - 1] = math.inf
+        self.register_buffer("bin_left", left)
+        self.register_buffer("bin_width", torch.where(used, width, 1.0))
+        self.register_buffer("bin_lower", lower)
+        self.register_buffer("bin_upper", upper)
+        self.register_buffer("bin_used", used.float())
+
     @property
     def n_tokens(self) -> int:
         return self.n_numerical + self.n_categorical
+
+    def _numerical_tokens(self, values: Tensor) -> Tensor:
+        """(B, Fn, D) tokens of values (B, Fn) without NaN."""
+        if not self.piecewise_linear:
+            return torch.addcmul(
+                self.numerical_bias, values[..., None], self.numerical_weight
+            )
+        position = (values[..., None] - self.bin_left) / self.bin_width  # (B, Fn, K)
+        encoded = position.clamp(self.bin_lower, self.bin_upper) * self.bin_used
+        weighted = torch.einsum("bfk,fkd->bfd", encoded, self.numerical_weight)
+        return weighted + self.numerical_bias  # (B, Fn, D)
 
     def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
         """Tokens of shape (B, F) from ``x_num`` (B, Fn) floats with NaN for
         missing and ``x_cat`` (B, Fc) integer codes, in that order."""
         missing = torch.isnan(x_num)  # (B, Fn)
         values = torch.where(missing, torch.zeros_like(x_num), x_num)
-        numerical = torch.addcmul(
-            self.numerical_bias, values[..., None], self.numerical_weight
-        )  # (B, Fn, D)
+        numerical = self._numerical_tokens(values)  # (B, Fn, D)
         # NOTE[PERF]: a batch without missing values skips a pass over (B, Fn, D),
         # forward and backward, which counts for wide data. Only on the CPU and not
         # under torch.compile: on a GPU the test would make the host wait for the

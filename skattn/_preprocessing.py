@@ -107,6 +107,35 @@ def _holds_strings(values: np.ndarray | pd.Series) -> bool:
     return False
 
 
+def quantile_bin_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
+    """Edges of up to ``n_bins`` quantile bins of each column, ignoring NaN.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_columns)
+        Numerical values, NaN where missing.
+    n_bins : int
+        Most bins per column.
+
+    Returns
+    -------
+    edges : ndarray of shape (n_columns, n_bins + 1), float32
+        Increasing edges of each column's bins: fewer distinct quantiles than
+        ``n_bins + 1`` (few distinct values) repeat the last edge, which leaves empty
+        bins of width zero; a column without any value has only such bins.
+    """
+    edges = np.zeros((values.shape[1], n_bins + 1), dtype=np.float32)
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    for j in range(values.shape[1]):
+        observed = values[:, j][~np.isnan(values[:, j])]
+        if not len(observed):
+            continue
+        column = np.unique(np.quantile(observed, levels).astype(np.float32))
+        edges[j, : len(column)] = column
+        edges[j, len(column) :] = column[-1]
+    return edges
+
+
 class TabularEncoder:
     """Learn how to encode a table into ``(x_num, x_cat)`` network inputs.
 
@@ -121,6 +150,9 @@ class TabularEncoder:
         Scaling fitted on the numerical columns (missing values are ignored).
     random_state : int
         Seed for the quantile transformer's subsampling.
+    n_bins : int or None, default=None
+        With an int, ``fit`` also learns ``bin_edges_``: quantile bins of each scaled
+        numerical column, for the piecewise-linear numerical embedding.
     """
 
     def __init__(
@@ -129,10 +161,12 @@ class TabularEncoder:
         categorical_features: Any,
         numerical_scaling: str | None,
         random_state: int,
+        n_bins: int | None = None,
     ) -> None:
         self.categorical_features = categorical_features
         self.numerical_scaling = numerical_scaling
         self.random_state = random_state
+        self.n_bins = n_bins
 
     # -- which columns are categorical -------------------------------------------
     def _categorical_mask(self, X: Any) -> np.ndarray:
@@ -247,6 +281,9 @@ class TabularEncoder:
         self.scaler_ = self._make_scaler(numerical.shape[0])
         if self.scaler_ is not None and numerical.shape[1]:
             self.scaler_.fit(np.where(self.never_observed_, 0.0, numerical))
+        self.bin_edges_ = None
+        if self.n_bins is not None:
+            self.bin_edges_ = quantile_bin_edges(self._scaled(numerical), self.n_bins)
 
         self.ordinal_encoder_ = OrdinalEncoder(
             handle_unknown="use_encoded_value",
@@ -278,14 +315,18 @@ class TabularEncoder:
             return StandardScaler()
         return None
 
-    def transform(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``x_num`` float32 (n, n_numerical) and ``x_cat`` int64 (n, n_cat)."""
-        numerical = self._numerical_values(X)
+    def _scaled(self, numerical: np.ndarray) -> np.ndarray:
+        """Scaled values, NaN where missing and in columns never observed in fit."""
         if self.scaler_ is not None and numerical.shape[1]:
             numerical = self.scaler_.transform(
                 np.where(self.never_observed_, 0.0, numerical)
             )
         numerical[:, self.never_observed_] = np.nan
+        return numerical
+
+    def transform(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``x_num`` float32 (n, n_numerical) and ``x_cat`` int64 (n, n_cat)."""
+        numerical = self._scaled(self._numerical_values(X))
         with np.errstate(over="ignore"):
             x_num = numerical.astype(np.float32)
         if np.isinf(x_num).any():

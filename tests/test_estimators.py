@@ -200,8 +200,15 @@ def test_a_rows_prediction_does_not_depend_on_its_batch(fitted_xor_classifier):
 # -- stopping ----------------------------------------------------------------------
 def test_convergence_warning_when_max_iter_is_reached():
     X, y = xor_data(100)
+    constant = dict(FAST, learning_rate_schedule="constant")
     with pytest.warns(ConvergenceWarning, match=r"max_iter=2"):
-        AttentionMLPClassifier(max_iter=2, **FAST).fit(X, y)
+        AttentionMLPClassifier(max_iter=2, **constant).fit(X, y)
+    with warnings.catch_warnings():
+        # The cosine schedule ends by design at max_iter, its learning rate at 0.
+        warnings.simplefilter("error", ConvergenceWarning)
+        AttentionMLPClassifier(
+            max_iter=2, **dict(FAST, learning_rate_schedule="cosine")
+        ).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = AttentionMLPClassifier(max_iter=50, tol=10.0, n_iter_no_change=2, **FAST)
@@ -280,6 +287,19 @@ def test_stopping_rule_is_mlps_best_follows_every_minimum():
     assert stopper.best_epoch_ == 3
 
 
+def test_cosine_schedule_warms_up_over_the_first_epoch_then_decays_to_zero():
+    from skattn._engine import warmup_cosine
+
+    factor = warmup_cosine(n_steps=100, n_warmup_steps=10)
+    warmup = [factor(step) for step in range(10)]
+    decay = [factor(step) for step in range(10, 101)]
+
+    assert warmup == pytest.approx([(step + 1) / 10 for step in range(10)])
+    assert decay[0] == 1.0 and decay[-1] == pytest.approx(0.0, abs=1e-12)
+    assert factor(55) == pytest.approx(0.5)  # half-way through the decay
+    assert all(a >= b for a, b in zip(decay[:-1], decay[1:], strict=True))
+
+
 class _History(list):
     """The two ways StopWhenStalled reads skorch's history."""
 
@@ -289,13 +309,13 @@ class _History(list):
         return super().__getitem__(key)
 
 
-def test_early_stopping_auto_turns_on_above_ten_thousand_rows():
+def test_early_stopping_auto_turns_on_above_two_thousand_rows():
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(10_001, 2))
+    X = rng.normal(size=(2_001, 2))
     y = X[:, 0]
     tiny = dict(d_token=4, n_heads=1, n_blocks=1, batch_size=2048, random_state=0)
     reg = AttentionMLPRegressor(max_iter=1, **tiny).fit(X, y)
-    small = AttentionMLPRegressor(max_iter=1, **tiny).fit(X[:10_000], y[:10_000])
+    small = AttentionMLPRegressor(max_iter=1, **tiny).fit(X[:2_000], y[:2_000])
     assert len(reg.validation_scores_) == 1
     assert small.validation_scores_ is None
 

@@ -349,3 +349,57 @@ def test_3d_array_to_a_tabular_fit_is_a_clear_error():
         AttentionMLPClassifier(input_type="tabular", **FAST).fit(
             np.zeros((20, 3, 2)), Y_OK
         )
+
+
+# --------------------------------------------------------------------------------------
+# Quantile bins of the piecewise-linear numerical embedding
+# --------------------------------------------------------------------------------------
+
+
+def test_quantile_bin_edges_split_each_column_at_its_quantiles():
+    from skattn._preprocessing import quantile_bin_edges
+
+    values = np.column_stack([np.arange(101.0), np.arange(101.0) ** 2])
+
+    edges = quantile_bin_edges(values, n_bins=4)
+
+    assert edges.shape == (2, 5) and edges.dtype == np.float32
+    np.testing.assert_allclose(edges[0], [0, 25, 50, 75, 100])
+    np.testing.assert_allclose(edges[1], [0, 625, 2500, 5625, 10000])
+
+
+def test_quantile_bin_edges_ignore_nan_and_pad_columns_with_few_values():
+    from skattn._preprocessing import quantile_bin_edges
+
+    values = np.array(
+        [
+            [0.0, np.nan, 2.0],
+            [0.0, np.nan, 2.0],
+            [np.nan, np.nan, 2.0],
+            [1.0, np.nan, 2.0],
+            [1.0, np.nan, 2.0],
+        ]
+    )
+
+    edges = quantile_bin_edges(values, n_bins=3)
+
+    np.testing.assert_allclose(edges[0], [0, 1, 1, 1])  # binary: one bin, then empty
+    np.testing.assert_allclose(edges[1], [0, 0, 0, 0])  # never observed: no bin
+    np.testing.assert_allclose(edges[2], [2, 2, 2, 2])  # constant: no bin
+
+
+def test_piecewise_linear_bins_are_learned_on_the_scaled_training_values():
+    X = np.random.default_rng(0).lognormal(size=(300, 2))
+    model = AttentionMLPRegressor(max_iter=1, random_state=0).fit(X, X[:, 0])
+    linear = AttentionMLPRegressor(
+        numerical_embedding="linear", max_iter=1, random_state=0
+    ).fit(X, X[:, 0])
+
+    edges = model._input.encoder.bin_edges_
+    tokenizer = model.module_.main.tokenizer
+    assert edges.shape == (2, 49)  # 48 bins per feature
+    # After the quantile transform to a normal distribution, the median edge is 0.
+    np.testing.assert_allclose(edges[:, 24], 0.0, atol=0.05)
+    assert tokenizer.numerical_weight.shape == (2, 48, model.d_token)
+    assert linear._input.encoder.bin_edges_ is None
+    assert linear.module_.main.tokenizer.numerical_weight.shape == (2, linear.d_token)

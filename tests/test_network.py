@@ -10,6 +10,7 @@ import math
 import re
 from fnmatch import fnmatchcase
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -466,6 +467,72 @@ def test_nan_input_does_not_poison_the_gradient():
     torch.testing.assert_close(
         tokenizer.numerical_weight.grad, torch.tensor([[2.0] * 4, [1.0] * 4])
     )
+
+
+def piecewise_linear_tokenizer(edges: list[list[float]]) -> FeatureTokenizer:
+    """A tokenizer whose tokens are the piecewise-linear encoding itself: identity
+    weights (one token coordinate per bin) and zero biases."""
+    n_bins = len(edges[0]) - 1
+    tokenizer = FeatureTokenizer(
+        n_numerical=len(edges),
+        category_cardinalities=[],
+        d_token=n_bins,
+        bin_edges=np.array(edges, dtype=np.float32),
+    )
+    with torch.no_grad():
+        tokenizer.numerical_weight.copy_(torch.eye(n_bins).expand(len(edges), -1, -1))
+        tokenizer.numerical_bias.zero_()
+    return tokenizer
+
+
+def test_piecewise_linear_encoding_fills_the_bins_below_the_value():
+    tokenizer = piecewise_linear_tokenizer([[0.0, 1.0, 2.0, 4.0]])
+    x_num = torch.tensor([[0.5], [1.5], [3.0], [4.0]])
+
+    encoded = tokenizer(x_num, torch.zeros(4, 0, dtype=torch.long))[:, 0]
+
+    expected = [[0.5, 0, 0], [1, 0.5, 0], [1, 1, 0.5], [1, 1, 1]]
+    torch.testing.assert_close(encoded, torch.tensor(expected), atol=ATOL, rtol=0)
+
+
+def test_piecewise_linear_encoding_extends_the_outer_bins_linearly():
+    # Values outside the training range keep moving the token along the first and
+    # last bins' directions, instead of saturating.
+    tokenizer = piecewise_linear_tokenizer([[0.0, 1.0, 2.0]])
+    x_num = torch.tensor([[-2.0], [5.0]])
+
+    encoded = tokenizer(x_num, torch.zeros(2, 0, dtype=torch.long))[:, 0]
+
+    torch.testing.assert_close(encoded, torch.tensor([[-2.0, 0.0], [1.0, 4.0]]))
+
+
+def test_piecewise_linear_encoding_leaves_empty_bins_at_zero():
+    # A binary column has one bin; the repeated last edge pads empty ones, and the
+    # one bin then behaves like the linear embedding.
+    tokenizer = piecewise_linear_tokenizer([[0.0, 1.0, 1.0, 1.0], [3.0, 3.0, 3.0, 3.0]])
+    x_num = torch.tensor([[2.0, 7.0], [0.25, math.nan]])
+
+    tokens = tokenizer(x_num, torch.zeros(2, 0, dtype=torch.long))
+
+    torch.testing.assert_close(tokens[:, 0], torch.tensor([[2.0, 0, 0], [0.25, 0, 0]]))
+    # A column with a single value (no bin) gives the bias (here zero).
+    assert torch.equal(tokens[0, 1], torch.zeros(3))
+    assert torch.equal(tokens[1, 1], tokenizer.numerical_missing[1])
+
+
+def test_piecewise_linear_tokens_are_continuous_at_the_bin_edges():
+    torch.manual_seed(0)
+    tokenizer = FeatureTokenizer(
+        n_numerical=1,
+        category_cardinalities=[],
+        d_token=4,
+        bin_edges=np.array([[-1.0, 0.0, 0.5, 2.0]], dtype=np.float32),
+    )
+    no_codes = torch.zeros(2, 0, dtype=torch.long)
+    for edge in [0.0, 0.5]:
+        around = torch.tensor([[edge - 1e-4], [edge + 1e-4]])
+        below, above = tokenizer(around, no_codes)[:, 0]
+        torch.testing.assert_close(below, above, atol=1e-3, rtol=0)
 
 
 def test_missing_and_unknown_category_codes_start_as_the_column_bias():
