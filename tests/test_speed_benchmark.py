@@ -28,8 +28,11 @@ def tiny(model: str, **extra) -> dict:
 @pytest.mark.parametrize("model", ["skattn_no_validation", "hand_loop", "mlp"])
 def test_each_measure_reports_times_rates_and_memory(bench, model):
     result = bench.measure(tiny(model))
-    assert result["epoch_s"] > 0
-    assert result["train_rows_per_s"] == pytest.approx(600 / result["epoch_s"])
+    # On 600 rows scikit-learn's MLP trains an epoch in well under a millisecond, so
+    # T(1 + k) - T(1) can vanish in timer noise; epoch_seconds clamps it at 0.
+    assert result["epoch_s"] >= 0 if model == "mlp" else result["epoch_s"] > 0
+    if result["epoch_s"] > 0:
+        assert result["train_rows_per_s"] == pytest.approx(600 / result["epoch_s"])
     assert result["predict_rows_per_s"] > 0
     assert result["peak_rss_mb"] >= result["peak_rss_over_data_mb"] >= 0
 
