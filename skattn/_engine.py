@@ -189,12 +189,7 @@ class StopWhenStalled(Callback):
     """
 
     def __init__(
-        self,
-        *,
-        monitor: str,
-        patience: int,
-        tol: float,
-        restore_best: bool,
+        self, *, monitor: str, patience: int, tol: float, restore_best: bool
     ) -> None:
         self.monitor = monitor
         self.patience = patience
