@@ -87,4 +87,9 @@ if __name__ == "__main__":
         results["mismatch_error"] = str(error)
     results["world_size"] = torch.distributed.get_world_size()
     np.savez(f"{sys.argv[1]}.rank{rank}.npz", **results)
+    # As the user guide asks: wait for every process, then tear the group down. A
+    # process that destroys its gloo group while another is still finishing the last
+    # collective call makes the latter abort ("terminate called without an active
+    # exception"); the refused fit just above ends right after one.
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
