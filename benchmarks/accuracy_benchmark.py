@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from _baselines import one_hot_pipeline
 from _reporting import (
     add_output_argument,
     environment,
@@ -69,7 +70,6 @@ from _reporting import (
 )
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
-from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -84,13 +84,10 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     LabelEncoder,
-    OneHotEncoder,
     OrdinalEncoder,
     QuantileTransformer,
-    StandardScaler,
 )
 from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
@@ -107,26 +104,6 @@ LIBRARIES = {
 
 
 # --- the models ---------------------------------------------------------------------
-
-
-def one_hot_pipeline(final: BaseEstimator) -> Any:
-    """``final`` behind imputation, scaling and one-hot encoding (a user's usual)."""
-    numerical = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categorical = make_pipeline(
-        SimpleImputer(strategy="most_frequent"),
-        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-    )
-    columns = ColumnTransformer(
-        [
-            ("numerical", numerical, make_column_selector(dtype_exclude="category")),
-            (
-                "categorical",
-                categorical,
-                make_column_selector(dtype_include="category"),
-            ),
-        ]
-    )
-    return make_pipeline(columns, final)
 
 
 def make_model(

@@ -7,10 +7,11 @@ run:
 
 - ``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``, with
   ``categorical_features="from_dtype"``;
-- ``MLPClassifier`` / ``MLPRegressor`` in a Pipeline behind a ``StandardScaler``
-  (behind a ``ColumnTransformer`` that imputes and one-hot encodes when the frame has
-  categorical columns or missing values). The regressor also learns a standardised
-  target, as skattn's regressor does internally.
+- ``MLPClassifier`` / ``MLPRegressor`` behind the benchmarks' usual preprocessing
+  (``_baselines.one_hot_pipeline``: median imputation and standard scaling of the
+  numerical columns, most-frequent imputation and one-hot encoding of the others).
+  The regressor also learns a standardised target, as skattn's regressor does
+  internally.
 
 Datasets:
 
@@ -88,19 +89,17 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from _baselines import one_hot_pipeline
 from _reporting import add_output_argument, environment, format_table, timed, write_json
 from sklearn.base import BaseEstimator
 from sklearn.compose import (
-    ColumnTransformer,
     TransformedTargetRegressor,
-    make_column_selector,
 )
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
 )
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -111,7 +110,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
 from skattn.plotting import plot_attention_map, plot_feature_importances
@@ -345,48 +344,13 @@ def load_datasets() -> list[Dataset]:
 
 
 # -- models --------------------------------------------------------------------------
-def mlp_preprocessor(X: pd.DataFrame) -> BaseEstimator:
-    """The preprocessing that scikit-learn's MLP needs for the frame ``X``.
-
-    Parameters
-    ----------
-    X : DataFrame
-        Training features; only their dtypes and missing values are inspected.
-
-    Returns
-    -------
-    preprocessor : estimator
-        A ``StandardScaler`` for all-numerical frames without missing values;
-        otherwise a ``ColumnTransformer`` that imputes and one-hot encodes the
-        ``category`` columns and imputes (median) and scales the others.
-    """
-    is_categorical = X.dtypes.apply(lambda d: isinstance(d, pd.CategoricalDtype))
-    if not is_categorical.any() and not X.isna().any().any():
-        return StandardScaler()
-    categorical = make_pipeline(
-        SimpleImputer(strategy="most_frequent"),
-        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-    )
-    numerical = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categorical_columns = make_column_selector(dtype_include="category")
-    numerical_columns = make_column_selector(dtype_exclude="category")
-    return ColumnTransformer(
-        [
-            ("categorical", categorical, categorical_columns),
-            ("numerical", numerical, numerical_columns),
-        ]
-    )
-
-
-def make_table_models(task: Task, X: pd.DataFrame) -> dict[str, BaseEstimator]:
+def make_table_models(task: Task) -> dict[str, BaseEstimator]:
     """Unfitted skattn and baseline models for a table, keyed by display name.
 
     Parameters
     ----------
     task : {"classification", "regression"}
         Picks the classifier or regressor of each model family.
-    X : DataFrame
-        Training features, used to choose the MLP's preprocessing.
 
     Returns
     -------
@@ -402,12 +366,7 @@ def make_table_models(task: Task, X: pd.DataFrame) -> dict[str, BaseEstimator]:
     )
     mlp_cls = MLPClassifier if classification else MLPRegressor
 
-    mlp: BaseEstimator = Pipeline(
-        [
-            ("preprocess", mlp_preprocessor(X)),
-            ("mlp", mlp_cls(random_state=RANDOM_STATE)),
-        ]
-    )
+    mlp: BaseEstimator = one_hot_pipeline(mlp_cls(random_state=RANDOM_STATE))
     if not classification:
         mlp = TransformedTargetRegressor(regressor=mlp, transformer=StandardScaler())
     return {
@@ -482,7 +441,7 @@ def make_models(data: Dataset) -> dict[str, BaseEstimator]:
             else AttentionMLPRegressor
         )
         return {skattn_cls.__name__: skattn_cls(**SKATTN_PARAMS)}
-    return make_table_models(data.task, data.X_train)
+    return make_table_models(data.task)
 
 
 # -- evaluation ----------------------------------------------------------------------

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _baselines import one_hot_pipeline
 from _reporting import (
     add_output_argument,
     environment,
@@ -61,15 +62,12 @@ from _reporting import (
     write_json,
 )
 from sklearn.base import BaseEstimator
-from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skattn import AttentionFeatureExtractor, AttentionMLPClassifier
 
@@ -104,29 +102,10 @@ class Score:
     fit_seconds: float
 
 
-def linear_on_raw(seed: int) -> BaseEstimator:
-    """LogisticRegression behind imputation, scaling and one-hot encoding.
-
-    Parameters
-    ----------
-    seed : int
-        Unused (the pipeline is deterministic); kept for a uniform signature.
-
-    Returns
-    -------
-    pipeline : Pipeline
-        The unfitted baseline.
-    """
-    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categorical = make_pipeline(
-        SimpleImputer(strategy="most_frequent"),
-        OneHotEncoder(handle_unknown="ignore"),
-    )
-    encode = make_column_transformer(
-        (numeric, make_column_selector(dtype_include="number")),
-        (categorical, make_column_selector(dtype_exclude="number")),
-    )
-    return make_pipeline(encode, LogisticRegression(max_iter=2000))
+def linear_on_raw() -> BaseEstimator:
+    """``LogisticRegression(max_iter=2000)`` behind the baselines' imputation,
+    scaling and one-hot encoding (see ``_baselines.one_hot_pipeline``)."""
+    return one_hot_pipeline(LogisticRegression(max_iter=2000))
 
 
 def score(model: BaseEstimator, X: pd.DataFrame, y: np.ndarray) -> tuple[float, float]:
@@ -225,7 +204,7 @@ def run_split(
         )
         return model
 
-    evaluate("lr_raw", linear_on_raw(seed), None)
+    evaluate("lr_raw", linear_on_raw(), None)
     # The extractor never sees y: objective="reconstruction" ignores it.
     pipeline = evaluate(
         "lr_on_extractor",
@@ -243,7 +222,7 @@ def run_split(
     for fraction in LABEL_FRACTIONS:
         rows = labelled_subset(y_train, fraction, seed)
         tag = f"@{fraction:.0%}"
-        evaluate("lr_raw" + tag, linear_on_raw(seed), rows)
+        evaluate("lr_raw" + tag, linear_on_raw(), rows)
         evaluate("scratch" + tag, AttentionMLPClassifier(random_state=seed), rows)
         evaluate(
             "pretrained" + tag,
