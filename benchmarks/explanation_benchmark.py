@@ -8,8 +8,10 @@ two rankings of the features:
 - ``feature_importances_``: the CLS token's attention, averaged over blocks, heads and
   (up to 2,048) training rows, as the FT-Transformer paper measures importance;
 - :func:`sklearn.inspection.permutation_importance` of the same model on the test
-  rows (``n_repeats=5``, the estimator's own ``score``: accuracy or R²), how much
-  the score drops when a feature's values are shuffled.
+  rows (``n_repeats=5``), how much the score drops when a feature's values are
+  shuffled: the log loss for classifiers (accuracy would not move at all where the
+  model predicts the majority class for every row, as on lending_club, and leave
+  every importance at 0), R² for regressors.
 
 It reports Spearman's rank correlation between the two, and how many of the
 permutation ranking's top 3 features are among attention's top 3. A third ranking,
@@ -102,7 +104,8 @@ class Agreement:
     attention_value_norm : list of float
         Mean ``feature_attention(X_train, value_norm=True)``.
     permutation : list of float
-        Mean drop of the test score per shuffled feature.
+        Mean drop of the test score (negative log loss, or R²) per shuffled
+        feature.
     fit_seconds : float
         Wall-clock seconds of ``fit``.
     """
@@ -119,6 +122,14 @@ class Agreement:
     attention_value_norm: list[float]
     permutation: list[float]
     fit_seconds: float
+
+
+def rank_correlation(importances: np.ndarray, permutation: np.ndarray) -> float:
+    """Spearman's correlation of two rankings; NaN where one of them is constant
+    (every permutation importance 0, say), which ranks nothing."""
+    if np.ptp(importances) == 0 or np.ptp(permutation) == 0:
+        return float("nan")
+    return float(spearmanr(importances, permutation).statistic)
 
 
 def main() -> None:
@@ -146,7 +157,12 @@ def main() -> None:
             model.fit(X.iloc[train], y[train])
             seconds = time.perf_counter() - start
             permutation = permutation_importance(
-                model, X.iloc[test], y[test], n_repeats=5, random_state=seed
+                model,
+                X.iloc[test],
+                y[test],
+                scoring=None if data["task"] == "regression" else "neg_log_loss",
+                n_repeats=5,
+                random_state=seed,
             ).importances_mean
             attention = model.feature_importances_
             rows = np.random.RandomState(seed).permutation(train)[:MAX_ROWS]
@@ -158,8 +174,8 @@ def main() -> None:
                 dataset=name,
                 seed=seed,
                 n_features=X.shape[1],
-                spearman=float(spearmanr(attention, permutation).statistic),
-                spearman_value_norm=float(spearmanr(value_norm, permutation).statistic),
+                spearman=rank_correlation(attention, permutation),
+                spearman_value_norm=rank_correlation(value_norm, permutation),
                 top_overlap=len(top_attention & top_permutation),
                 test_score=float(model.score(X.iloc[test], y[test])),
                 features=[str(c) for c in X.columns],
@@ -202,8 +218,9 @@ def main() -> None:
             left={0},
         )
     )
-    mean = float(np.mean([r.spearman for r in results]))
-    mean_value_norm = float(np.mean([r.spearman_value_norm for r in results]))
+    # Over the fits where both rankings are defined (see rank_correlation).
+    mean = float(np.nanmean([r.spearman for r in results]))
+    mean_value_norm = float(np.nanmean([r.spearman_value_norm for r in results]))
     print(
         f"\nmean Spearman correlation: {mean:+.3f} (feature_importances_), "
         f"{mean_value_norm:+.3f} (value-norm-weighted attention)"

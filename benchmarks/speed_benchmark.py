@@ -23,6 +23,9 @@ writes them as JSON:
   (the default patching).
 - ``wide_fit``: a complete default fit (early stopping on) of 20,000 rows x 1,024
   features, with its peak memory.
+- ``embedding``: what the default piecewise-linear numerical embedding costs over
+  the linear one: skattn's defaults at the ``compare`` size with
+  ``numerical_embedding="linear"`` and ``"piecewise_linear"``.
 
 An epoch's time is measured as ``(T(1 + k) - T(1)) / k`` where ``T(n)`` is a whole
 call that trains ``n`` epochs (for skattn, TabNet and MLPClassifier: ``fit`` with
@@ -453,6 +456,10 @@ def sizes(quick: bool) -> dict[str, Any]:
     }
 
 
+SECTIONS = ["compare", "rows", "features", "steps", "wide_fit", "embedding"]
+LINEAR_EMBEDDING = {"numerical_embedding": "linear"}
+
+
 def plan(sections: list[str], quick: bool, device: str) -> list[dict]:
     """The measurements of the chosen sections, in order."""
     size = sizes(quick)
@@ -487,6 +494,13 @@ def plan(sections: list[str], quick: bool, device: str) -> list[dict]:
             specs.append(
                 {**base, "section": "steps", "model": "skattn", "n_steps": n_steps}
                 | {"n_rows": 2_000}
+            )
+    if "embedding" in sections:
+        for embedding in ("linear", "piecewise_linear"):
+            specs.append(
+                {**base, "section": "embedding", "model": "skattn", "epochs": 2}
+                | {"n_rows": size["compare_rows"], "n_features": 32}
+                | {"params": {"numerical_embedding": embedding}}
             )
     if "wide_fit" in sections and size["wide"] is not None:
         n_rows, n_features = size["wide"]
@@ -589,6 +603,26 @@ def report(results: list[dict]) -> str:
             "steps (2,000 sequences x 3 channels):\n"
             + format_table(header, rows, set())
         )
+    embedding = [r for r in results if r["section"] == "embedding"]
+    embedding = [r for r in embedding if "skipped" not in r]
+    if embedding:
+        linear = [r["epoch_s"] for r in embedding if r["params"] == LINEAR_EMBEDDING]
+        rows = [
+            (
+                r["params"]["numerical_embedding"],
+                fmt(r["epoch_s"]),
+                fmt(r["epoch_s"] / linear[0]) if linear else "-",
+                fmt(r["predict_rows_per_s"], 0),
+                fmt(r["peak_rss_mb"], 0),
+            )
+            for r in embedding
+        ]
+        header = ("numerical_embedding", "s/epoch", "x linear", "predict rows/s")
+        n = embedding[0]["n_rows"]
+        out.append(
+            f"embedding: {n:,} rows x 32 features, skattn defaults otherwise\n"
+            + format_table((*header, "peak MB"), rows, {0})
+        )
     for r in (r for r in results if r["section"] == "wide_fit"):
         if "skipped" in r:
             out.append(f"wide_fit: skipped ({r['skipped']})")
@@ -608,8 +642,8 @@ def main() -> None:
     parser.add_argument(
         "--sections",
         nargs="+",
-        default=["compare", "rows", "features", "steps", "wide_fit"],
-        choices=["compare", "rows", "features", "steps", "wide_fit"],
+        default=SECTIONS,
+        choices=SECTIONS,
     )
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
