@@ -92,9 +92,7 @@ import pandas as pd
 from _baselines import one_hot_pipeline
 from _reporting import add_output_argument, environment, format_table, timed, write_json
 from sklearn.base import BaseEstimator
-from sklearn.compose import (
-    TransformedTargetRegressor,
-)
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,

@@ -90,7 +90,8 @@ class Agreement:
         Columns of ``X``.
     spearman : float
         Rank correlation of ``feature_importances_`` and the mean permutation
-        importances.
+        importances; NaN where either ranking is constant (left out of
+        the means).
     spearman_value_norm : float
         The same for the value-norm-weighted attention.
     top_overlap : int
