@@ -603,8 +603,9 @@ def report(results: list[dict]) -> str:
             "steps (2,000 sequences x 3 channels):\n"
             + format_table(header, rows, set())
         )
-    embedding = [r for r in results if r["section"] == "embedding"]
-    embedding = [r for r in embedding if "skipped" not in r]
+    embedding = [
+        r for r in results if r["section"] == "embedding" and "skipped" not in r
+    ]
     if embedding:
         linear = [r["epoch_s"] for r in embedding if r["params"] == LINEAR_EMBEDDING]
         rows = [
@@ -617,11 +618,17 @@ def report(results: list[dict]) -> str:
             )
             for r in embedding
         ]
-        header = ("numerical_embedding", "s/epoch", "x linear", "predict rows/s")
+        header = (
+            "numerical_embedding",
+            "s/epoch",
+            "x linear",
+            "predict rows/s",
+            "peak MB",
+        )
         n = embedding[0]["n_rows"]
         out.append(
             f"embedding: {n:,} rows x 32 features, skattn defaults otherwise\n"
-            + format_table((*header, "peak MB"), rows, {0})
+            + format_table(header, rows, {0})
         )
     for r in (r for r in results if r["section"] == "wide_fit"):
         if "skipped" in r:
