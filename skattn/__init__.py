@@ -1,13 +1,14 @@
 """skattn: scikit-learn estimators built on attention + MLP networks."""
 
 from ._classifier import AttentionMLPClassifier
-from ._export import load_model, save_model
+from ._export import SKOPS_TRUSTED_TYPES, load_model, save_model
 from ._extractor import AttentionFeatureExtractor
 from ._inputs import TwoInputs
 from ._regressor import AttentionMLPRegressor
 from ._search import search_space
 
 __all__ = [
+    "SKOPS_TRUSTED_TYPES",
     "AttentionFeatureExtractor",
     "AttentionMLPClassifier",
     "AttentionMLPRegressor",

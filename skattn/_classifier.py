@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 
 from ._base import BaseAttentionMLP
@@ -248,7 +247,8 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of :attr:`classes_`.
         """
-        return softmax(self._run_network(X), axis=1)
+        outputs = self._run_network(X)  # checks fitted and X first
+        return self._target.probabilities(outputs)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`, computed stably from the logits.
@@ -263,9 +263,8 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities, columns in the order of :attr:`classes_`.
         """
-        from scipy.special import log_softmax
-
-        return log_softmax(self._run_network(X), axis=1)
+        outputs = self._run_network(X)  # checks fitted and X first
+        return self._target.log_probabilities(outputs)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class label of each row of ``X``.
@@ -281,4 +280,4 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             Labels from :attr:`classes_`.
         """
         outputs = self._run_network(X)  # checks fitted and X first
-        return self.classes_[outputs.argmax(axis=1)]
+        return self._target.decode(outputs)

@@ -20,7 +20,7 @@ default trusted ones (numpy, scikit-learn) and the few skattn classes that
 
 from __future__ import annotations
 
-import copy
+import inspect
 import json
 import os
 import zipfile
@@ -28,17 +28,19 @@ from typing import Any
 
 import torch
 
-from ._base import BaseAttentionMLP, resolve_device
+from ._base import BaseAttentionMLP
 from ._classifier import AttentionMLPClassifier
 from ._extractor import AttentionFeatureExtractor
-from ._inputs import SequenceInput, TabularInput, TwoInput
-from ._preprocessing import TabularEncoder
-from ._reconstruction import ReconstructionTarget
+from ._inputs import PairInput, SingleInput
+from ._inputs.table_encoder import TabularEncoder
 from ._regressor import AttentionMLPRegressor
-from ._targets import ClassificationTarget, RegressionTarget
+from ._runtime import resolve_device
+from ._targets import Target
 
 FORMAT = "skattn-model"
-FORMAT_VERSION = 1
+# 2: inputs are TableInput / SequenceInput / PairInput without a reference to the
+# estimator, and the numerical embeddings are modules of their own (new weight names).
+FORMAT_VERSION = 2
 _ESTIMATORS = {
     cls.__name__: cls
     for cls in (
@@ -51,17 +53,47 @@ _ESTIMATORS = {
 # trusts these and skops' default types, nothing else: trusting every "skattn.*" name
 # would trust anything importable from skattn's modules (skorch's NeuralNet, say, whose
 # __setstate__ unpickles).
+# They are the input encoders and targets (the subclasses of SingleInput and Target
+# that skattn defines, so that a new kind of input or target needs no entry here),
+# the two-input encoder and the table encoder.
+
+
+def _skattn_subclasses(base: type) -> list[type]:
+    found = []
+    for cls in base.__subclasses__():
+        if cls.__module__.startswith("skattn.") and not inspect.isabstract(cls):
+            found.append(cls)
+        found.extend(_skattn_subclasses(cls))
+    return found
+
+
 _STATE_TYPES = frozenset(
     f"{cls.__module__}.{cls.__qualname__}"
     for cls in (
-        ClassificationTarget,
-        ReconstructionTarget,
-        RegressionTarget,
-        SequenceInput,
+        *_skattn_subclasses(SingleInput),
+        *_skattn_subclasses(Target),
+        PairInput,
         TabularEncoder,
-        TabularInput,
-        TwoInput,
     )
+)
+# Every type outside skops' defaults that ``skops.io.dump`` of a fitted skattn
+# estimator writes: pass it as ``trusted`` to ``skops.io.load`` (or as
+# ``skops_trusted_types`` to ``mlflow.sklearn.log_model``). The estimators store
+# their network's weights as NumPy arrays, so no torch type is among them but the
+# device.
+SKOPS_TRUSTED_TYPES = sorted(
+    [
+        *_STATE_TYPES,
+        *(
+            f"{cls.__module__}.{cls.__qualname__}"
+            for cls in (
+                AttentionFeatureExtractor,
+                AttentionMLPClassifier,
+                AttentionMLPRegressor,
+            )
+        ),
+        "torch.device",
+    ]
 )
 # Learned state that the file stores in its own way (weights, device) or not at all
 # (a served model needs no optimizer moments; a pickle keeps them for partial_fit).
@@ -79,11 +111,6 @@ def _import_backends() -> tuple[Any, Any]:
             "neither)"
         ) from exc
     return safetensors.torch, skops.io
-
-
-def _tabular_parts(estimator: BaseAttentionMLP) -> list[TabularInput]:
-    """The estimator's table inputs, which refer back to it for their messages."""
-    return [part for part in estimator._input_parts() if isinstance(part, TabularInput)]
 
 
 def save_model(estimator: BaseAttentionMLP, path: str | os.PathLike) -> None:
@@ -138,9 +165,6 @@ AttentionFeatureExtractor
     state = {k: v for k, v in vars(estimator).items() if k not in _NOT_IN_STATE}
     if isinstance(state["device"], torch.device):
         state["device"] = str(state["device"])
-    # The table inputs' references to the estimator become None in the copy, and
-    # load_model points them at the loaded estimator.
-    state = copy.deepcopy(state, {id(estimator): None})
     weights = {
         name: tensor.detach().cpu().contiguous()
         for name, tensor in estimator.module_.state_dict().items()
@@ -204,10 +228,17 @@ AttentionFeatureExtractor
             f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
             f"(config: {config})"
         )
-    if config.get("format_version", 0) > FORMAT_VERSION:
+    version = config.get("format_version", 0)
+    if version > FORMAT_VERSION:
         raise ValueError(
-            f"{os.fspath(path)!r} has format version {config['format_version']}, "
-            f"newer than this skattn reads ({FORMAT_VERSION}); upgrade skattn"
+            f"{os.fspath(path)!r} has format version {version}, newer than this "
+            f"skattn reads ({FORMAT_VERSION}); upgrade skattn"
+        )
+    if version < FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} has format version {version}, written by an older "
+            f"skattn (this one reads version {FORMAT_VERSION}); refit the model and "
+            "save it again"
         )
     untrusted = skops_io.get_untrusted_types(data=state_bytes)
     foreign = [name for name in untrusted if name not in _STATE_TYPES]
@@ -224,13 +255,7 @@ AttentionFeatureExtractor
     )
     estimator.__dict__.update(state)
     estimator.pretrained = None
-    for part in _tabular_parts(estimator):
-        part.estimator = estimator
-    with torch.random.fork_rng(devices=[]):  # the initial weights are replaced
-        module = estimator._build_module()
-    module.load_state_dict(safetensors_torch.load(weights_bytes))
-    estimator.module_ = module.to(target_device).eval()
-    estimator.device_ = target_device
+    estimator._load_network(safetensors_torch.load(weights_bytes), target_device)
     return estimator
 
 

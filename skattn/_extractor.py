@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from ._base import BaseAttentionMLP, Target
+from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
 from ._reconstruction import ReconstructionTarget
 from ._sklearn_private import Interval, StrOptions, _fit_context
-from ._targets import ClassificationTarget, RegressionTarget, infer_target
+from ._targets import ClassificationTarget, RegressionTarget, Target, infer_target
 
 
 @fill_doc
@@ -219,11 +219,7 @@ default=None
             The fitted transformer.
         """
         self._fit(X, y, sample_weight)
-        self.objective_ = {
-            ClassificationTarget: "classification",
-            RegressionTarget: "regression",
-            ReconstructionTarget: "reconstruction",
-        }[type(self._target)]
+        self.objective_ = self._target.name
         self._n_features_out = self.n_components or self.d_token
         return self
 

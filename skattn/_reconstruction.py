@@ -25,14 +25,14 @@ the whole row rather than of the hidden part.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._preprocessing import MISSING_CODE
+from ._inputs import Input
+from ._inputs.table_encoder import MISSING_CODE
+from ._targets import Target
 
 # Early stopping "auto" holds out rows above this many samples: below, a 10% hold-out
 # has under 10 rows, too few to stop on.
@@ -41,39 +41,34 @@ _AUTO_EARLY_STOPPING_MIN_SAMPLES = 100
 _VALIDATION_MASK_SEED = 0
 
 
-class ReconstructionTarget:
+class ReconstructionTarget(Target):
     """The "target" of a self-supervised fit: the encoded input itself.
+
+    The input encoder says what its arrays hold (``reconstruction_layout``:
+    real values first, then categorical codes) and how to hide parts of them
+    (``hide``), so that this class works for every kind of single input.
 
     Parameters
     ----------
-    input : TabularInput or SequenceInput
-        The fitted input encoder, which fixes the layout of the encoded arrays.
+    input : SingleInput or PairInput
+        The fitted input encoder, which fixes the layout of the encoded arrays (a
+        PairInput refuses in ``fit``: two inputs have no single layout).
     mask_fraction : float
         Share of features (or patches of steps) hidden from the network per row.
     """
 
+    name = "reconstruction"
     stratify = False
     from_inputs = True
     auto_early_stopping_min_samples = _AUTO_EARLY_STOPPING_MIN_SAMPLES
 
-    def __init__(self, input: Any, mask_fraction: float) -> None:
-        if input.kind not in ("tabular", "sequence"):
-            raise ValueError(
-                "fitting without labels (objective='reconstruction') needs one table "
-                "or one set of sequences as X, not TwoInputs"
-            )
+    def __init__(self, input: Input, mask_fraction: float) -> None:
         self.input = input
         self.mask_fraction = mask_fraction
 
-    def fit(self, y: Any, estimator: object) -> ReconstructionTarget:
-        if self.input.kind == "tabular":
-            encoder = self.input.encoder
-            self.n_numerical_ = len(encoder.numerical_columns_)
-            # Codes per categorical feature (missing, unknown, then the categories).
-            self.cardinalities_ = list(encoder.category_cardinalities_)
-        else:
-            self.n_numerical_ = self.input.max_length_ * self.input.n_channels_
-            self.cardinalities_ = []
+    def fit(self, y: None, estimator: object) -> ReconstructionTarget:
+        # A TwoInputs encoder raises here: it has no single layout to reconstruct.
+        self.n_numerical_, self.cardinalities_ = self.input.reconstruction_layout()
         return self
 
     @property
@@ -83,12 +78,7 @@ class ReconstructionTarget:
     def encode(self, arrays: dict[str, np.ndarray], estimator: object) -> np.ndarray:
         """The values to reconstruct, (n_samples, n_numerical + n_categorical)
         float32: numerical values (NaN where missing), then categorical codes."""
-        if self.input.kind == "sequence":
-            values = arrays["x_seq"]  # (n, T, C), T = the longest training sequence
-            return values.reshape(len(values), -1).astype(np.float32)
-        return np.concatenate(
-            [arrays["x_num"], arrays["x_cat"].astype(np.float32)], axis=1
-        )
+        return self.input.reconstruction_values(arrays)
 
     def sample_weight_factor(
         self, y_encoded: np.ndarray, class_weight: dict | str | None
@@ -127,21 +117,21 @@ class ReconstructionTarget:
 
 
 class MaskedInputs(nn.Module):
-    """Wrap a network so that it sees its inputs with random features hidden.
+    """Wrap a network so that it sees its inputs with random parts hidden.
 
-    Hidden numerical values and sequence steps become NaN, hidden categorical
-    values the "missing" code, exactly what the tokenizers read as missing. In
-    training mode each call draws a fresh mask from torch's generator (seeded by
-    the estimator); in eval mode the mask is fixed.
+    The input encoder hides them as missing values (its ``hide``). In training mode
+    each call draws a fresh mask from torch's generator (seeded by the estimator);
+    in eval mode the mask is fixed.
     """
 
-    def __init__(self, network: nn.Module, mask_fraction: float, input: Any) -> None:
+    def __init__(self, network: nn.Module, mask_fraction: float, input: Input) -> None:
         super().__init__()
         self.network = network
         self.mask_fraction = mask_fraction
-        self.patch_size = getattr(input, "patch_size_", 1)
+        self.input = input
 
-    def _hide(self, shape: tuple[int, ...], device: torch.device) -> Tensor:
+    def _hidden(self, shape: tuple[int, ...], device: torch.device) -> Tensor:
+        """(shape) bool, True for each unit to hide."""
         generator = None
         if not self.training:
             generator = torch.Generator(device=device)
@@ -150,19 +140,4 @@ class MaskedInputs(nn.Module):
         return draws < self.mask_fraction
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
-        inputs = dict(inputs)
-        if "x_seq" in inputs:
-            x_seq = inputs["x_seq"]  # (B, T, C)
-            batch, n_steps, _ = x_seq.shape
-            n_patches = -(-n_steps // self.patch_size)
-            hidden = self._hide((batch, n_patches), x_seq.device)  # (B, P)
-            steps = hidden.repeat_interleave(self.patch_size, dim=1)[:, :n_steps]
-            inputs["x_seq"] = x_seq.masked_fill(steps[..., None], float("nan"))
-        else:
-            x_num, x_cat = inputs["x_num"], inputs["x_cat"]  # (B, Fn), (B, Fc)
-            n_features = x_num.shape[1] + x_cat.shape[1]
-            hidden = self._hide((len(x_num), n_features), x_num.device)  # (B, F)
-            n_num = x_num.shape[1]
-            inputs["x_num"] = x_num.masked_fill(hidden[:, :n_num], float("nan"))
-            inputs["x_cat"] = x_cat.masked_fill(hidden[:, n_num:], MISSING_CODE)
-        return self.network(inputs)
+        return self.network(self.input.hide(inputs, self._hidden))

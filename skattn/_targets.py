@@ -1,16 +1,21 @@
 """What differs between learning classes and learning numbers.
 
-A target object encodes ``y`` for the network, supplies the per-sample loss, the
-validation score, and decodes the network's outputs back to the user's terms. The
-estimators hold one (``_target``) and never branch on their own type.
+A target object names itself (``name``, the ``objective`` it learns), encodes ``y``
+for the network, supplies the per-sample loss and the validation score, and decodes
+the network's outputs back to the user's terms. The estimators hold one
+(``_target``) and never branch on its type. A new kind of target (multi-label,
+quantiles) is a new class here, with the estimator or ``objective`` value that makes
+it.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 import torch.nn.functional as F
+from scipy.special import log_softmax, softmax
 from sklearn.metrics import r2_score
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -26,7 +31,60 @@ from ._sklearn_private import check_y
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
 
 
-class _SupervisedTarget:
+class Target(ABC):
+    """What the fitting sequence asks of every kind of target.
+
+    Attributes
+    ----------
+    name : str
+        The kind of target, as the extractor's ``objective_`` reports it.
+    from_inputs : bool
+        Whether the target is the encoded input itself (self-supervision) rather
+        than ``y``.
+    stratify : bool
+        Whether a validation split keeps the share of each encoded target value.
+    auto_early_stopping_min_samples : int
+        ``early_stopping="auto"`` holds out rows above this many samples.
+    """
+
+    name: str
+    from_inputs: bool
+    stratify: bool
+    auto_early_stopping_min_samples: int
+
+    @abstractmethod
+    def fit(self, y: Any, estimator: object) -> Target:
+        """Learn what encoding needs from the first ``y``."""
+
+    @property
+    @abstractmethod
+    def n_outputs(self) -> int:
+        """Width of the network's output layer."""
+
+    @abstractmethod
+    def encode(self, y: Any, estimator: object) -> np.ndarray:
+        """The network's training target, one row per sample."""
+
+    @abstractmethod
+    def sample_weight_factor(
+        self, y_encoded: np.ndarray, class_weight: dict | str | None
+    ) -> np.ndarray:
+        """Per-sample multipliers of the sample weights."""
+
+    @abstractmethod
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """Per-sample loss (B,) of outputs (B, n_outputs)."""
+
+    @abstractmethod
+    def score(self, output: np.ndarray, target: np.ndarray) -> float:
+        """Validation score of outputs, higher is better."""
+
+    @abstractmethod
+    def training_module(self, network: nn.Module) -> nn.Module:
+        """The module that training runs (the network, or a wrapper of it)."""
+
+
+class _SupervisedTarget(Target):
     """What the supervised targets share: they learn ``y``, not the inputs."""
 
     from_inputs = False
@@ -40,6 +98,7 @@ class _SupervisedTarget:
 class ClassificationTarget(_SupervisedTarget):
     """Labels of any type mapped to class indices; cross-entropy on logits."""
 
+    name = "classification"
     stratify = True
 
     def fit(
@@ -78,6 +137,18 @@ class ClassificationTarget(_SupervisedTarget):
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
+    def decode(self, output: np.ndarray) -> np.ndarray:
+        """The most probable label of each row of logits (n, n_classes)."""
+        return self.classes_[output.argmax(axis=1)]
+
+    def probabilities(self, output: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes) of logits, columns as ``classes_``."""
+        return softmax(output, axis=1)
+
+    def log_probabilities(self, output: np.ndarray) -> np.ndarray:
+        """The log of :meth:`probabilities`, computed stably from the logits."""
+        return log_softmax(output, axis=1)
+
     def sample_weight_factor(
         self, y_encoded: np.ndarray, class_weight: dict | str | None
     ) -> np.ndarray:
@@ -110,6 +181,7 @@ class ClassificationTarget(_SupervisedTarget):
 class RegressionTarget(_SupervisedTarget):
     """Real targets standardised per output; mean squared error on that scale."""
 
+    name = "regression"
     stratify = False
 
     def fit(self, y: Any, estimator: object) -> RegressionTarget:
@@ -146,6 +218,7 @@ class RegressionTarget(_SupervisedTarget):
         return ((y2d - self.mean_) / self.scale_).astype(np.float32)
 
     def decode(self, output: np.ndarray) -> np.ndarray:
+        """Predictions in the units of ``y`` from outputs (n, n_outputs)."""
         y = output * self.scale_ + self.mean_  # (n, O)
         return y.ravel() if self.is_1d_ else y
 

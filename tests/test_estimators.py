@@ -236,18 +236,18 @@ def test_early_stopping_holds_out_data_and_keeps_the_best_epoch():
 def test_early_stopping_restores_the_weights_of_the_lowest_validation_loss(
     monkeypatch,
 ):
-    import skattn._base
+    import skattn._fitting
     from skattn._targets import ClassificationTarget
 
     seen = {}
-    train_network = skattn._base.train_network
+    train_network = skattn._fitting.train_network
 
     def spy(module, **kwargs):
         seen["result"] = train_network(module, **kwargs)
         seen["valid"] = kwargs["valid_data"]
         return seen["result"]
 
-    monkeypatch.setattr(skattn._base, "train_network", spy)
+    monkeypatch.setattr(skattn._fitting, "train_network", spy)
     X, y = xor_data(400)
     y[::3] = 1 - y[::3]  # label noise, so that validation loss turns up
     clf = AttentionMLPClassifier(
@@ -457,3 +457,29 @@ def test_fitted_device_is_the_cpu_here():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert clf.device_.type == expected
     assert next(clf.module_.parameters()).device.type == expected
+
+
+@pytest.mark.parametrize(
+    "estimator_class",
+    [AttentionMLPClassifier, AttentionMLPRegressor, AttentionFeatureExtractor],
+)
+def test_the_estimators_agree_on_their_shared_parameters(estimator_class):
+    # Every parameter of the base comes in the same order, keyword-only, with the
+    # same default; the estimator's own parameters (class_weight, n_components...)
+    # have constraints too.
+    import inspect
+
+    from skattn._base import BaseAttentionMLP
+
+    def parameters(cls):
+        signature = inspect.signature(cls.__init__).parameters
+        return {name: p for name, p in signature.items() if name != "self"}
+
+    shared = parameters(BaseAttentionMLP)
+    own = parameters(estimator_class)
+    assert [name for name in own if name in shared] == list(shared)
+    for name, parameter in own.items():
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
+        if name in shared:
+            assert parameter.default == shared[name].default, name
+    assert set(own) == set(estimator_class._parameter_constraints)

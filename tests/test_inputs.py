@@ -357,7 +357,7 @@ def test_3d_array_to_a_tabular_fit_is_a_clear_error():
 
 
 def test_quantile_bin_edges_split_each_column_at_its_quantiles():
-    from skattn._preprocessing import quantile_bin_edges
+    from skattn._inputs.table_encoder import quantile_bin_edges
 
     values = np.column_stack([np.arange(101.0), np.arange(101.0) ** 2])
 
@@ -369,7 +369,7 @@ def test_quantile_bin_edges_split_each_column_at_its_quantiles():
 
 
 def test_quantile_bin_edges_ignore_nan_and_pad_columns_with_few_values():
-    from skattn._preprocessing import quantile_bin_edges
+    from skattn._inputs.table_encoder import quantile_bin_edges
 
     values = np.array(
         [
@@ -395,11 +395,31 @@ def test_piecewise_linear_bins_are_learned_on_the_scaled_training_values():
         numerical_embedding="linear", max_iter=1, random_state=0
     ).fit(X, X[:, 0])
 
-    edges = model._input.encoder.bin_edges_
+    edges = model._input.encoder_.bin_edges_
     tokenizer = model.module_.main.tokenizer
     assert edges.shape == (2, 49)  # 48 bins per feature
     # After the quantile transform to a normal distribution, the median edge is 0.
     np.testing.assert_allclose(edges[:, 24], 0.0, atol=0.05)
     assert tokenizer.numerical_weight.shape == (2, 48, model.d_token)
-    assert linear._input.encoder.bin_edges_ is None
+    assert linear._input.encoder_.bin_edges_ is None
     assert linear.module_.main.tokenizer.numerical_weight.shape == (2, linear.d_token)
+
+
+@pytest.mark.parametrize("library", ["polars", "pyarrow"])
+def test_polars_and_pyarrow_frames_keep_column_names_and_kinds(library, mixed_frame):
+    # Read through narwhals as the pandas frame they convert to: the same columns,
+    # the same categorical columns, the same model.
+    module = pytest.importorskip(library)
+    X, y = mixed_frame
+    convert = module.from_pandas if library == "polars" else module.Table.from_pandas
+    frame = convert(X)
+    on_pandas = AttentionMLPClassifier(**FAST).fit(X, y)
+    on_frame = AttentionMLPClassifier(**FAST).fit(frame, y)
+
+    np.testing.assert_array_equal(on_frame.feature_names_in_, X.columns)
+    np.testing.assert_array_equal(on_frame.is_categorical_, on_pandas.is_categorical_)
+    np.testing.assert_allclose(
+        on_frame.predict_proba(frame), on_pandas.predict_proba(X), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now"):
+        on_frame.predict(convert(X.drop(columns="city")))

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
-from skattn._base import autocast_dtype
 from skattn._network import (
     AttentionMLPNetwork,
     Dropout,
@@ -19,6 +18,7 @@ from skattn._network import (
     InputTokens,
     SequenceTokenizer,
 )
+from skattn._runtime import autocast_dtype
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

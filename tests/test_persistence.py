@@ -19,6 +19,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.frozen import FrozenEstimator
 
 from skattn import (
+    SKOPS_TRUSTED_TYPES,
     AttentionFeatureExtractor,
     AttentionMLPClassifier,
     AttentionMLPRegressor,
@@ -85,24 +86,17 @@ def _models(mixed_frame):
     }
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "classifier, DataFrame",
-        "regressor, array",
-        "extractor, no labels",
-        "classifier, ragged sequences",
-        "classifier, two inputs",
-        "regressor, latent tokens",
-    ],
-)
-def test_save_model_round_trip_predicts_the_same(case, tmp_path, mixed_frame):
-    model, X, y = _models(mixed_frame)[case]
-    model.fit(X, y)
-    path = tmp_path / "model.skattn"
-    save_model(model, path)
-    loaded = load_model(path, device="cpu")
+CASES = [
+    "classifier, DataFrame",
+    "regressor, array",
+    "extractor, no labels",
+    "classifier, ragged sequences",
+    "classifier, two inputs",
+    "regressor, latent tokens",
+]
 
+
+def _assert_same_model(loaded, model, X, case):
     assert type(loaded) is type(model)
     assert loaded.get_params() == model.get_params()
     output = "transform" if case.startswith("extractor") else "predict"
@@ -111,6 +105,52 @@ def test_save_model_round_trip_predicts_the_same(case, tmp_path, mixed_frame):
         np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     assert loaded.n_features_in_ == model.n_features_in_
     assert loaded.loss_curve_ == model.loss_curve_
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_skops_dump_and_load_with_the_listed_trusted_types(case, mixed_frame):
+    # skops.io stores the estimator itself (its network's weights as NumPy arrays);
+    # every type it would have to trust beyond its defaults is listed.
+    model, X, y = _models(mixed_frame)[case]
+    model.fit(X, y)
+    data = skops.io.dumps(model)
+    assert set(skops.io.get_untrusted_types(data=data)) <= set(SKOPS_TRUSTED_TYPES)
+    _assert_same_model(
+        skops.io.loads(data, trusted=SKOPS_TRUSTED_TYPES), model, X, case
+    )
+
+
+# MLflow's own advice about the estimator's untyped predict(X), not ours to follow.
+@pytest.mark.filterwarnings("ignore:.*Any type hint is inferred:UserWarning")
+def test_mlflow_log_model_with_its_default_serialization(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    mlflow_sklearn = pytest.importorskip("mlflow.sklearn")
+
+    X, y = load_diabetes(return_X_y=True)
+    model = AttentionMLPRegressor(**SHORT).fit(X, y)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # a local file store
+    mlflow.set_tracking_uri((tmp_path / "runs").as_uri())
+    with mlflow.start_run():
+        info = mlflow_sklearn.log_model(
+            model,
+            name="model",
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            pip_requirements=[],  # no look-up of installed packages
+        )
+    flavor = mlflow.models.get_model_info(info.model_uri).flavors["sklearn"]
+    assert flavor["serialization_format"] == "skops"
+    loaded = mlflow_sklearn.load_model(info.model_uri)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_save_model_round_trip_predicts_the_same(case, tmp_path, mixed_frame):
+    model, X, y = _models(mixed_frame)[case]
+    model.fit(X, y)
+    path = tmp_path / "model.skattn"
+    save_model(model, path)
+    loaded = load_model(path, device="cpu")
+    _assert_same_model(loaded, model, X, case)
 
 
 def test_save_model_writes_readable_config_and_no_pickle(tmp_path, mixed_frame):
@@ -240,3 +280,10 @@ def test_save_and_load_errors(tmp_path):
         archive.writestr("state.skops", b"")
     with pytest.raises(ValueError, match="format version 99, newer than"):
         load_model(tmp_path / "newer.skattn")
+    config["format_version"] = 1  # the layout before the inputs were split out
+    with zipfile.ZipFile(tmp_path / "older.skattn", "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("weights.safetensors", b"")
+        archive.writestr("state.skops", b"")
+    with pytest.raises(ValueError, match="written by an older skattn .* refit"):
+        load_model(tmp_path / "older.skattn")

@@ -20,7 +20,8 @@ from skattn import (
     AttentionMLPClassifier,
     AttentionMLPRegressor,
 )
-from skattn._preprocessing import MISSING_CODE
+from skattn._inputs import TableInput
+from skattn._inputs.table_encoder import MISSING_CODE
 from skattn._reconstruction import MaskedInputs, ReconstructionTarget
 
 SMALL = dict(d_token=16, n_heads=2, random_state=0)
@@ -131,10 +132,13 @@ def test_masking_hides_values_as_missing():
             captured.update(inputs)
             return inputs["x_num"]
 
-    class Input:
-        kind = "tabular"
-
-    masked = MaskedInputs(Capture(), mask_fraction=0.5, input=Input())
+    table = TableInput(
+        categorical_features="auto",
+        numerical_scaling=None,
+        numerical_embedding="linear",
+        random_state=0,
+    )
+    masked = MaskedInputs(Capture(), mask_fraction=0.5, input=table)
     x_num, x_cat = torch.ones(500, 3), torch.full((500, 2), 5)
     masked.train()
     masked({"x_num": x_num, "x_cat": x_cat})
@@ -152,14 +156,9 @@ def test_masking_hides_values_as_missing():
 
 
 def test_reconstruction_loss_skips_missing_values():
-    class Encoder:
-        numerical_columns_ = np.array([0])
-        categorical_columns_ = np.array([1])
-        category_cardinalities_ = [4]
-
     class Input:
-        kind = "tabular"
-        encoder = Encoder()
+        def reconstruction_layout(self):
+            return 1, [4]  # one number, then one category of 4 codes
 
     target = ReconstructionTarget(Input(), 0.3).fit(None, None)
     assert target.n_outputs == 1 + 4
@@ -188,10 +187,9 @@ def test_pretrained_copies_the_encoding_and_body():
             torch.testing.assert_close(tensor, source[name], rtol=0, atol=1e-6)
     assert "head_projection.weight" not in clf.module_.state_dict()
     # The scaling and categories come from the 400 rows of pre-training.
-    encoder, source_encoder = clf._input.encoder, extractor._input.encoder
+    encoder, source_encoder = clf._input.encoder_, extractor._input.encoder_
     assert encoder is not source_encoder
     assert encoder.category_cardinalities_ == source_encoder.category_cardinalities_
-    assert clf._input.estimator is clf
 
 
 def test_pretraining_helps_with_few_labels():

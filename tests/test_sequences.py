@@ -285,13 +285,13 @@ def test_two_input_errors():
         ValueError, match="fitted on two_inputs data, but X is sequence data"
     ):
         clf.predict(sequences)
-    with pytest.raises(ValueError, match="X has 3 channels"):
+    with pytest.raises(ValueError, match="TwoInputs.context has 3 channels"):
         clf.predict(TwoInputs(static, np.zeros((40, 8, 3))))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(
             ValueError,
-            match="X has 1 features, but AttentionMLPClassifier is expecting 2",
+            match="TwoInputs.main has 1 features, but the model is expecting 2",
         ):
             clf.predict(TwoInputs(static[:, :1], sequences))
 

@@ -1,4 +1,4 @@
-"""Sequence inputs: checks, padding, and per-channel scaling.
+"""Sequence inputs: checks, padding, per-channel scaling, patch tokens, masking.
 
 A set of sequences reaches the network as one float32 array ``(n, T, C)`` padded with
 NaN after each sequence's end, plus the lengths ``(n,)``. Users may give a 3-D array
@@ -9,9 +9,14 @@ columns are time steps (``input_type="sequence"``).
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
+from torch import Tensor
+
+from .._tokenizers import InputTokens, SequenceTokenizer
+from .base import HideMask, SingleInput
 
 _MAX_AUTO_TOKENS = 16  # see docs/design.md: as accurate as 64 on the suite, 2-3x faster
 
@@ -73,10 +78,16 @@ def _observed_lengths(values: np.ndarray) -> np.ndarray:
     return np.where(observed.any(axis=1), last, 0).astype(np.int64)
 
 
-def check_sequences(
-    X: Any, *, steps_are_columns: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(values (n, T, C) float64 NaN-padded, lengths (n,) int64)`` or raise.
+class Sequences(NamedTuple):
+    """Checked sequences: ``values`` (n, T, C) float64, NaN-padded after each
+    sequence's end, and ``lengths`` (n,) int64."""
+
+    values: np.ndarray
+    lengths: np.ndarray
+
+
+def check_sequences(X: Any, *, steps_are_columns: bool) -> Sequences:
+    """Return the checked :class:`Sequences` of ``X``, or raise.
 
     A list of arrays gives each sequence's length explicitly. In a 3-D array (or a
     2-D array of steps, with ``steps_are_columns``) a sequence ends after its last
@@ -117,10 +128,10 @@ def check_sequences(
             f"sequences {empty[:10].tolist()} have length 0 (no observed step); every "
             "sequence needs at least one"
         )
-    return values, lengths
+    return Sequences(values, lengths)
 
 
-class SequenceEncoder:
+class SequenceInput(SingleInput):
     """Learn per-channel scaling and the patch size for a set of sequences.
 
     Parameters
@@ -129,14 +140,60 @@ class SequenceEncoder:
         Steps per token. "auto" keeps the longest training sequence within 16 tokens.
     steps_are_columns : bool
         Read a 2-D array as univariate sequences, one column per step.
+    name, prefix : str
+        See :class:`~skattn._inputs.base.SingleInput`.
     """
 
-    def __init__(self, *, patch_size: int | str, steps_are_columns: bool) -> None:
+    kind = "sequence"
+
+    def __init__(
+        self,
+        *,
+        patch_size: int | str,
+        steps_are_columns: bool,
+        name: str = "X",
+        prefix: str = "",
+    ) -> None:
+        super().__init__(name=name, prefix=prefix)
         self.patch_size = patch_size
         self.steps_are_columns = steps_are_columns
 
-    def fit(self, X: Any) -> SequenceEncoder:
-        values, lengths = check_sequences(X, steps_are_columns=self.steps_are_columns)
+    @classmethod
+    def recognises(cls, X: Any) -> bool:
+        """3-D arrays and collections of per-sample arrays."""
+        return is_sequence_list(X) or getattr(X, "ndim", None) == 3
+
+    @classmethod
+    def from_parameters(
+        cls, params: Mapping[str, Any], *, seed: int, name: str, prefix: str
+    ) -> SequenceInput:
+        categorical_features = params["categorical_features"]
+        if not (
+            categorical_features is None
+            or (
+                isinstance(categorical_features, str) and categorical_features == "auto"
+            )
+        ):
+            raise ValueError(
+                "categorical_features applies to tables, but X is sequence data; "
+                f"leave it 'auto' (got {categorical_features!r})"
+            )
+        return cls(
+            patch_size=params["patch_size"],
+            steps_are_columns=params["input_type"] == "sequence",
+            name=name,
+            prefix=prefix,
+        )
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        return (self.prefix + "x_seq", self.prefix + "lengths")
+
+    def check(self, X: Any, estimator: object) -> Sequences:
+        return check_sequences(X, steps_are_columns=self.steps_are_columns)
+
+    def fit(self, X: Sequences) -> SequenceInput:
+        values, lengths = X
         self.n_channels_ = values.shape[2]
         self.max_length_ = int(lengths.max())
         flat = values.reshape(-1, self.n_channels_)
@@ -154,12 +211,12 @@ class SequenceEncoder:
             self.patch_size_ = int(self.patch_size)
         return self
 
-    def transform(self, X: Any) -> dict[str, np.ndarray]:
-        values, lengths = check_sequences(X, steps_are_columns=self.steps_are_columns)
+    def transform(self, X: Sequences) -> dict[str, np.ndarray]:
+        values, lengths = X
         if values.shape[2] != self.n_channels_:
             raise ValueError(
-                f"X has {values.shape[2]} channels, but the sequences seen in fit had "
-                f"{self.n_channels_}"
+                f"{self.name} has {values.shape[2]} channels, but the sequences seen "
+                f"in fit had {self.n_channels_}"
             )
         if values.shape[1] < self.max_length_:
             # At least as many steps as the longest training sequence: token-level
@@ -172,11 +229,48 @@ class SequenceEncoder:
             )
             values = np.concatenate([values, extra], axis=1)
         scaled = ((values - self.mean_) / self.scale_).astype(np.float32)
-        return {"x_seq": scaled, "lengths": lengths}
+        x_seq, x_lengths = self.keys
+        return {x_seq: scaled, x_lengths: lengths}
 
-    def patch_names(self) -> list[str]:
+    @property
+    def n_features(self) -> int:
+        return self.n_channels_
+
+    def categorical_mask(self) -> np.ndarray:
+        return np.zeros(self.n_channels_, dtype=bool)
+
+    def token_names(self) -> list[str]:
         p = self.patch_size_
         n_tokens = -(-self.max_length_ // p)
         if p == 1:
             return [f"step {i}" for i in range(n_tokens)]
         return [f"steps {i * p}-{i * p + p - 1}" for i in range(n_tokens)]
+
+    def tokenizer(self, d_token: int) -> InputTokens:
+        tokenizer = SequenceTokenizer(
+            n_channels=self.n_channels_, patch_size=self.patch_size_, d_token=d_token
+        )
+        return InputTokens(tokenizer, self.keys)
+
+    def attention_to_features(self, attention: np.ndarray) -> np.ndarray:
+        """(n, n_tokens * patch_size): each patch's weight shared evenly by its
+        steps, so that a row still sums to one."""
+        return np.repeat(attention / self.patch_size_, self.patch_size_, axis=1)
+
+    # -- self-supervision: every value of the padded sequence, masked by patches ----
+    def reconstruction_layout(self) -> tuple[int, list[int]]:
+        return self.max_length_ * self.n_channels_, []
+
+    def reconstruction_values(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        values = arrays[self.keys[0]]  # (n, T, C), T = the longest training sequence
+        return values.reshape(len(values), -1).astype(np.float32)
+
+    def hide(self, inputs: dict[str, Tensor], mask: HideMask) -> dict[str, Tensor]:
+        """Whole patches of steps become NaN, as missing values do."""
+        key = self.keys[0]
+        x_seq = inputs[key]  # (B, T, C)
+        batch, n_steps, _ = x_seq.shape
+        n_patches = -(-n_steps // self.patch_size_)
+        hidden = mask((batch, n_patches), x_seq.device)  # (B, P)
+        steps = hidden.repeat_interleave(self.patch_size_, dim=1)[:, :n_steps]
+        return {**inputs, key: x_seq.masked_fill(steps[..., None], float("nan"))}

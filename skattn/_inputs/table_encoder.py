@@ -1,11 +1,12 @@
-"""Turn user tables (numpy arrays, pandas DataFrames) into the network's two inputs.
+"""Encode user tables (numpy arrays, pandas DataFrames) as the network's two arrays.
 
 The network reads a float32 matrix of numerical features, with NaN where a value is
 missing, and an int64 matrix of categorical codes (0 missing, 1 unknown, 2+ the
 categories seen in fit). :class:`TabularEncoder` learns that mapping on the training
 data: which columns are categorical, their categories, and the scaling of the numerical
 columns. Shape and finiteness checks that scikit-learn's estimator checks expect live
-here too, so that every error names the column at fault.
+here too, so that every error names the column at fault. :class:`TableInput`
+(:mod:`skattn._inputs.table`) wraps the encoder as one input of the network.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Any
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer, StandardScaler
@@ -23,12 +25,32 @@ UNKNOWN_CODE = 1
 _FIRST_CATEGORY_CODE = 2
 
 
+def as_pandas(X: Any) -> Any:
+    """A polars, pyarrow or other eager DataFrame that narwhals reads as a pandas
+    DataFrame with the same column names and kinds (a new object); anything else
+    unchanged."""
+    if isinstance(X, pd.DataFrame | np.ndarray | list | tuple):
+        return X
+    frame = nw.from_native(X, eager_only=True, pass_through=True)
+    if not isinstance(frame, nw.DataFrame):
+        return X
+    try:
+        return frame.to_pandas()
+    except ImportError as exc:  # polars converts through pyarrow
+        raise ImportError(
+            f"reading a {type(X).__module__}.{type(X).__name__} as a table needs "
+            f"pyarrow: pip install pyarrow ({exc})"
+        ) from exc
+
+
 def check_tabular_input(X: Any, estimator: object) -> Any:
-    """Return ``X`` as a DataFrame (untouched) or a 2-D ndarray, or raise.
+    """Return ``X`` as a DataFrame (pandas, converted from other DataFrame libraries)
+    or a 2-D ndarray, or raise.
 
     Non-finite values are allowed here; :meth:`TabularEncoder.transform` rejects
     infinities once it knows which columns are numerical.
     """
+    X = as_pandas(X)
     if isinstance(X, pd.DataFrame):
         if X.shape[1] == 0:
             raise ValueError(

@@ -1,0 +1,4 @@
+# TEMPORARY SHIM until network-split merges.
+from ._network import ACTIVATIONS
+
+__all__ = ["ACTIVATIONS"]

@@ -1,0 +1,4 @@
+# TEMPORARY SHIM until network-split merges.
+from ._engine import TensorDataset
+
+__all__ = ["TensorDataset"]

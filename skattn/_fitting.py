@@ -1,0 +1,447 @@
+"""The one training sequence that ``fit`` and ``partial_fit`` share.
+
+A *round* checks X, learns the encoding, target and network from it when the model
+starts afresh, encodes the data, trains, then records what every fit records. ``fit``
+runs one round over up to ``max_iter`` epochs, with a validation split for early
+stopping; each ``partial_fit`` call runs one epoch over its chunk. What differs is
+a :class:`Round`.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from torch import Tensor, nn
+
+from ._batches import TensorDataset
+from ._distributed import check_same_data
+from ._engine import TrainingResult, train_network
+from ._explanations import ExplanationsMixin
+from ._inference import n_rows
+from ._inputs import make_input
+from ._pretrained import body_parameters, pretrained_source
+from ._runtime import (
+    MAX_SEED,
+    autocast_dtype,
+    child_seed,
+    draw_seeds,
+    numpy_to_tensors,
+    seeded,
+    tensors_to_numpy,
+    training_device,
+)
+from ._sklearn_private import check_sample_weight
+from ._validation import check_input
+
+# n_latent_tokens="auto": inputs of more than _LATENT_AUTO_MIN_TOKENS tokens are read
+# by _LATENT_AUTO_TOKENS latent tokens (benchmarks/speed_benchmark.py measures both).
+_LATENT_AUTO_MIN_TOKENS = 64
+_LATENT_AUTO_TOKENS = 32
+# What a first round sets, removed again if it fails: no half-fitted model is left.
+_FITTED_ON_START = (
+    "_input",
+    "_target",
+    "module_",
+    "input_kind_",
+    "n_features_in_",
+    "feature_names_in_",
+    "n_latent_tokens_",
+)
+
+
+@dataclass
+class Round:
+    """How one call trains.
+
+    Attributes
+    ----------
+    start : bool
+        Whether the model starts afresh: learn the encoding, the target and a new
+        network from this data (else continue the fitted ones).
+    max_epochs : int
+        Epochs to train at most.
+    schedule : str
+        The learning-rate schedule, ``"constant"`` or ``"cosine"``.
+    hold_out : bool
+        Whether early stopping may hold out validation rows (``fit``) or training
+        uses every row (``partial_fit``).
+    probe : bool
+        Whether the new head trains alone on a pretrained body first.
+    optimizer_state : dict or None
+        AdamW's moments to resume.
+    target_options : dict
+        Extra arguments of the target's ``fit`` (``classes`` of ``partial_fit``).
+    """
+
+    start: bool
+    max_epochs: int
+    schedule: str
+    hold_out: bool
+    probe: bool
+    optimizer_state: dict[str, Any] | None = None
+    target_options: dict[str, Any] | None = None
+
+
+def _dataset(
+    arrays: dict[str, np.ndarray],
+    y_encoded: np.ndarray,
+    weight: np.ndarray,
+    rows: slice,
+    device: torch.device,
+) -> TensorDataset:
+    """Tensors on ``device`` of the ``rows`` of the encoded training data."""
+
+    def tensor(array: np.ndarray) -> Tensor:
+        # A slice of rows is a view: no copy on the CPU.
+        return torch.from_numpy(np.ascontiguousarray(array[rows])).to(device)
+
+    inputs = {key: tensor(array) for key, array in arrays.items()}
+    return TensorDataset(inputs, tensor(y_encoded), tensor(weight))
+
+
+class FitMixin(ExplanationsMixin):
+    """``fit`` and ``partial_fit`` of :class:`~skattn._base.BaseAttentionMLP`."""
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any) -> Any:
+        self._check_labels_given(y)
+        self._check_architecture()
+        device = training_device(self.device, self.distributed)
+        rng = check_random_state(self.random_state)
+        start = not (self.warm_start and hasattr(self, "module_"))
+        seeds = draw_seeds(rng, 2 if start else 1, device, self.distributed)
+        for name in ("_optimizer_state", "_n_partial_fit_calls"):
+            self.__dict__.pop(name, None)  # from an earlier partial_fit
+        plan = Round(
+            start=start,
+            max_epochs=self.max_iter,
+            schedule=self.learning_rate_schedule,
+            hold_out=True,
+            probe=True,
+        )
+        result = self._run_round(X, y, sample_weight, plan, seeds, device)
+        self.n_iter_ = result.n_epochs
+        self.loss_curve_ = result.train_loss
+        self.validation_scores_ = result.valid_score
+        self.best_validation_score_ = (
+            result.valid_score[result.best_epoch - 1] if result.valid_score else None
+        )
+        # With the cosine schedule, reaching max_iter is the planned end: the learning
+        # rate has decayed to 0, and more epochs at that rate would change nothing.
+        if not result.stopped_early and self.learning_rate_schedule == "constant":
+            warnings.warn(
+                f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
+                "before the loss converged; raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return self
+
+    def _partial_fit(
+        self, X: Any, y: Any, sample_weight: Any, classes: Any = None
+    ) -> Any:
+        """One epoch over the chunk ``X``; the first call (on an unfitted model)
+        sets up the encoding, the target and the network from this chunk."""
+        self._check_labels_given(y)
+        start = not hasattr(self, "module_")
+        if self._class_weight() == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: the class "
+                "frequencies of one chunk are not those of the data; pass a dict of "
+                "class weights, or sample_weight"
+            )
+        if start:
+            self._check_architecture()
+        # Joined at every call, so that a model pickled between calls resumes.
+        device = (
+            training_device(self.device, self.distributed)
+            if start or self.distributed
+            else next(self.module_.parameters()).device
+        )
+        # Each call draws from its own stream, so that chunks of one size are not
+        # shuffled alike: seeded by random_state and the number of calls so far.
+        calls = getattr(self, "_n_partial_fit_calls", 0)
+        base = check_random_state(self.random_state).randint(MAX_SEED)
+        rng = np.random.RandomState([base, calls])
+        seeds = draw_seeds(rng, 2, device, self.distributed)
+        if not start:
+            seeds.pop(0)  # the input seed, unused when continuing
+        plan = Round(
+            start=start,
+            max_epochs=1,
+            schedule="constant",
+            hold_out=False,
+            probe=False,
+            optimizer_state=numpy_to_tensors(getattr(self, "_optimizer_state", None)),
+            target_options={} if classes is None else {"classes": classes},
+        )
+        result = self._run_round(X, y, sample_weight, plan, seeds, device)
+        # Kept as NumPy arrays: a pickle of the model then holds no GPU tensors.
+        self._optimizer_state = tensors_to_numpy(result.optimizer_state)
+        self._n_partial_fit_calls = calls + 1
+        self.n_iter_ = 1 if start else self.n_iter_ + 1
+        self.loss_curve_ = ([] if start else list(self.loss_curve_)) + result.train_loss
+        # A chunk has no validation split: scores of an earlier fit's would be stale.
+        self.validation_scores_ = self.best_validation_score_ = None
+        return self
+
+    def _run_round(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        plan: Round,
+        seeds: list[int],
+        device: torch.device,
+    ) -> TrainingResult:
+        """Check, (start,) encode, train and finish; ``seeds`` are the input
+        encoder's (when starting) and the training's."""
+        try:
+            if plan.start:
+                source = pretrained_source(self, X)
+                X = self._start(X, y, source, seeds[0], plan.target_options or {})
+            else:
+                source = None
+                X = check_input(self, X, self._input, reset=False)
+            seed = seeds[-1]
+            arrays, y_encoded, weight = self._training_arrays(
+                X, y, sample_weight, device
+            )
+            arrays, train_data, valid_data, importance_rows = self._datasets(
+                arrays, y_encoded, weight, seed, device, plan.hold_out
+            )
+            with seeded(seed, device):
+                if plan.start:
+                    self.module_ = self._new_module(source)
+                self.module_.to(device)
+                if source is not None and plan.probe:
+                    self._probe(train_data, valid_data, device, seed)
+                result = self._train(
+                    train_data,
+                    valid_data,
+                    device,
+                    plan.max_epochs,
+                    child_seed(seed, 2),
+                    optimizer_state=plan.optimizer_state,
+                    schedule=plan.schedule,
+                )
+        except BaseException:
+            if plan.start:
+                for name in _FITTED_ON_START:
+                    self.__dict__.pop(name, None)
+            raise
+        self._finish(device, arrays, importance_rows, seed)
+        return result
+
+    def _check_labels_given(self, y: Any) -> None:
+        if y is None and self._labels_required():
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None"
+            )
+
+    def _check_architecture(self) -> None:
+        if self.d_token % self.n_heads:
+            raise ValueError(
+                f"n_heads={self.n_heads} must divide d_token={self.d_token}"
+            )
+
+    def _start(
+        self, X: Any, y: Any, source: Any, seed: int, target_options: dict[str, Any]
+    ) -> Any:
+        """Learn the input encoding (or take the pretrained source's) and the
+        target from the first data; return the checked ``X``."""
+        if source is None:
+            input = make_input(X, self.get_params(deep=False), seed)
+        else:  # the source's encoding, already fitted
+            input = copy.deepcopy(source._input)
+        X = check_input(self, X, input, reset=True)
+        self._input = input.fit(X) if source is None else input
+        self.input_kind_ = input.kind
+        self.n_features_in_ = input.n_features
+        self.n_latent_tokens_: int | None = (
+            self._resolve_latent_tokens() if source is None else source.n_latent_tokens_
+        )
+        self._target = self._make_target(y).fit(y, self, **target_options)
+        return X
+
+    def _resolve_latent_tokens(self) -> int | None:
+        if self.n_latent_tokens != "auto":
+            return cast(int | None, self.n_latent_tokens)
+        n_tokens = len(self._input.parts()[0].token_names())
+        return _LATENT_AUTO_TOKENS if n_tokens > _LATENT_AUTO_MIN_TOKENS else None
+
+    def _training_arrays(
+        self, X: Any, y: Any, sample_weight: Any, device: torch.device
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """The encoded inputs, the encoded target and the training weights."""
+        if y is None and not self._target.from_inputs:
+            raise ValueError(
+                f"{type(self).__name__} continues a fit on labels (warm_start=True), "
+                "so it requires y to be passed, but the target y is None"
+            )
+        arrays = self._input.transform(X)
+        n_samples = n_rows(arrays)
+        y_encoded = self._target.encode(arrays if self._target.from_inputs else y, self)
+        if len(y_encoded) != n_samples:
+            raise ValueError(
+                f"X and y have different numbers of samples: {n_samples} and "
+                f"{len(y_encoded)}"
+            )
+        weight = self._training_weights(sample_weight, y_encoded)
+        if self.distributed:
+            check_same_data(n_samples, [*arrays.values(), y_encoded, weight], device)
+        return arrays, y_encoded, weight
+
+    def _training_weights(
+        self, sample_weight: Any, y_encoded: np.ndarray
+    ) -> np.ndarray:
+        weight = check_sample_weight(
+            sample_weight, y_encoded, dtype=np.float64, ensure_non_negative=True
+        )
+        weight = weight * self._target.sample_weight_factor(
+            y_encoded, self._class_weight()
+        )
+        if (weight < 0).any() or not weight.sum() > 0:
+            raise ValueError(
+                "sample weights times class weights must be non-negative with a "
+                f"positive sum; got class_weight={self._class_weight()!r}"
+            )
+        # Mean one: the loss is then a weighted mean, and unit weights change nothing.
+        return (weight / weight.mean()).astype(np.float32)
+
+    def _datasets(
+        self,
+        arrays: dict[str, np.ndarray],
+        y_encoded: np.ndarray,
+        weight: np.ndarray,
+        seed: int,
+        device: torch.device,
+        hold_out: bool,
+    ) -> tuple[dict[str, np.ndarray], TensorDataset, TensorDataset | None, np.ndarray]:
+        """The arrays (reordered when some rows are held out), the training and
+        validation tensors, and the rows of the arrays that feature importances
+        average over: the validation rows, else the training rows."""
+        n_samples = len(y_encoded)
+        split = self._validation_rows(y_encoded, seed) if hold_out else None
+        if split is None:
+            data = _dataset(arrays, y_encoded, weight, slice(None), device)
+            return arrays, data, None, np.arange(n_samples)
+        train_rows, valid_rows = split
+        n_train = len(train_rows)
+        # One reordered copy, training rows first, replaces the encoded arrays:
+        # training holds the encoded input once (on the CPU, without a split, the
+        # tensors are the encoded arrays themselves).
+        order = np.concatenate([train_rows, valid_rows])
+        arrays = {key: array[order] for key, array in arrays.items()}
+        y_encoded, weight = y_encoded[order], weight[order]
+        train = _dataset(arrays, y_encoded, weight, slice(0, n_train), device)
+        valid = _dataset(arrays, y_encoded, weight, slice(n_train, None), device)
+        return arrays, train, valid, np.arange(n_train, n_samples)
+
+    def _validation_rows(
+        self, y_encoded: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Training and validation rows when early stopping holds some out."""
+        early_stopping = self.early_stopping
+        n_samples = len(y_encoded)
+        if early_stopping == "auto":
+            early_stopping = n_samples > self._target.auto_early_stopping_min_samples
+        if not early_stopping:
+            return None
+        train_rows, valid_rows = train_test_split(
+            np.arange(n_samples),
+            test_size=self.validation_fraction,
+            random_state=seed,
+            stratify=y_encoded if self._target.stratify else None,
+        )
+        return train_rows, valid_rows
+
+    def _probe(
+        self,
+        train_data: TensorDataset,
+        valid_data: TensorDataset | None,
+        device: torch.device,
+        seed: int,
+    ) -> None:
+        """Linear probing, then fine-tuning (Kumar et al., 2022): the new head
+        learns on the frozen pretrained body first, so that a random head does not
+        pull the pretrained weights about. On 5% of the labels of three suite
+        datasets this won 5 of 6 ROC AUCs against fine-tuning at once (one seed;
+        benchmarks/pretraining_benchmark.py runs 3)."""
+        body = body_parameters(self.module_)
+        for parameter in body:
+            parameter.requires_grad_(False)
+        self._train(
+            train_data,
+            valid_data,
+            device,
+            self.max_iter,
+            child_seed(seed, 1),
+            schedule=self.learning_rate_schedule,
+        )
+        for parameter in body:
+            parameter.requires_grad_(True)
+
+    def _train(
+        self,
+        train_data: TensorDataset,
+        valid_data: TensorDataset | None,
+        device: torch.device,
+        max_epochs: int,
+        shuffle_seed: int,
+        optimizer_state: dict[str, Any] | None = None,
+        schedule: str = "constant",
+    ) -> TrainingResult:
+        # The compiled wrapper shares the parameters of module_, which stays the
+        # plain module that predicts and pickles.
+        training_module = self._target.training_module(self.module_)
+        if self.compile:
+            training_module = cast(nn.Module, torch.compile(training_module))
+        return train_network(
+            training_module,
+            train_data=train_data,
+            valid_data=valid_data,
+            per_sample_loss=self._target.loss,
+            score=self._target.score,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            batch_size=self._batch_size(len(train_data)),
+            max_epochs=max_epochs,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            device=device,
+            autocast_dtype=autocast_dtype(self.precision, device),
+            verbose=self.verbose,
+            shuffle_seed=shuffle_seed,
+            optimizer_state=optimizer_state,
+            distributed=self.distributed,
+            schedule=schedule,
+        )
+
+    def _batch_size(self, n_train: int) -> int:
+        if self.batch_size == "auto":
+            return min(256, max(16, n_train // 10))
+        return int(self.batch_size)
+
+    def _finish(
+        self,
+        device: torch.device,
+        arrays: dict[str, np.ndarray],
+        importance_rows: np.ndarray,
+        seed: int,
+    ) -> None:
+        """What every fit sets after training."""
+        self.module_.eval()
+        self.device_ = device
+        self.is_categorical_ = self._input.categorical_mask()
+        self._feature_importances = self._attention_importances(
+            arrays, importance_rows, seed
+        )

@@ -1,0 +1,213 @@
+"""The estimators' shared parameters, their hooks, and the network they describe.
+
+:class:`AttentionMLPParameters` is the first layer of the estimator base; the layers
+above it (inference, explanations, fitting; see :mod:`skattn._base`) read the
+parameters and the fitted attributes it declares.
+"""
+
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from ._attention import ACTIVATIONS
+from ._embeddings import NUMERICAL_EMBEDDINGS
+from ._inputs import SINGLE_INPUTS, Input
+from ._network import AttentionMLPNetwork
+from ._pretrained import copy_body_weights
+from ._runtime import numpy_to_tensors
+from ._sklearn_private import Interval, StrOptions
+from ._targets import Target
+
+
+class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
+    """The parameters every attention-MLP estimator shares, the hooks by which the
+    estimators differ, and the network they describe; the first layer of
+    :class:`~skattn._base.BaseAttentionMLP`."""
+
+    _parameter_constraints: dict = {
+        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "d_token": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "ffn_factor": [Interval(Real, 0, None, closed="neither")],
+        "attention_dropout": [Interval(Real, 0, 1, closed="left")],
+        "ffn_dropout": [Interval(Real, 0, 1, closed="left")],
+        "residual_dropout": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "categorical_features": [StrOptions({"auto"}), "array-like", None],
+        "numerical_scaling": [StrOptions({"quantile", "standard"}), None],
+        "numerical_embedding": [StrOptions(set(NUMERICAL_EMBEDDINGS))],
+        "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
+        "input_type": [StrOptions({"auto", *SINGLE_INPUTS})],
+        "patch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "n_cross_blocks": [Interval(Integral, 1, None, closed="left")],
+        "n_latent_tokens": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "device": [str, torch.device],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "compile": ["boolean"],
+        "distributed": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        # Checked in fit, with messages that say what to pass instead.
+        "pretrained": "no_validation",
+    }
+
+    def __init__(
+        self,
+        *,
+        n_blocks: int = 2,
+        d_token: int = 64,
+        n_heads: int = 4,
+        activation: str = "reglu",
+        ffn_factor: float = 4 / 3,
+        attention_dropout: float = 0.0,
+        ffn_dropout: float = 0.1,
+        residual_dropout: float = 0.0,
+        learning_rate: float = 1e-3,
+        learning_rate_schedule: str = "cosine",
+        weight_decay: float = 1e-5,
+        batch_size: int | str = "auto",
+        max_iter: int = 100,
+        early_stopping: bool | str = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        categorical_features: Any = "auto",
+        numerical_scaling: str | None = "quantile",
+        numerical_embedding: str = "piecewise_linear",
+        input_type: str = "auto",
+        patch_size: int | str = "auto",
+        n_cross_blocks: int = 1,
+        n_latent_tokens: int | str | None = "auto",
+        device: str | torch.device = "auto",
+        precision: str = "auto",
+        compile: bool = False,
+        distributed: bool = False,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+        pretrained: Any = None,
+    ) -> None:
+        self.n_blocks = n_blocks
+        self.d_token = d_token
+        self.n_heads = n_heads
+        self.activation = activation
+        self.ffn_factor = ffn_factor
+        self.attention_dropout = attention_dropout
+        self.ffn_dropout = ffn_dropout
+        self.residual_dropout = residual_dropout
+        self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.categorical_features = categorical_features
+        self.numerical_scaling = numerical_scaling
+        self.numerical_embedding = numerical_embedding
+        self.input_type = input_type
+        self.patch_size = patch_size
+        self.n_cross_blocks = n_cross_blocks
+        self.n_latent_tokens = n_latent_tokens
+        self.device = device
+        self.precision = precision
+        self.compile = compile
+        self.distributed = distributed
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.pretrained = pretrained
+
+    # -- what a fit sets (declared here for the layers that read it) --------------
+    module_: AttentionMLPNetwork
+    device_: torch.device
+    input_kind_: str
+    n_latent_tokens_: int | None
+    _input: Input
+    _target: Target
+    _feature_importances: np.ndarray | None
+
+    # -- hooks for subclasses -----------------------------------------------------
+    @abstractmethod
+    def _make_target(self, y: Any) -> Target:
+        """Return an unfitted target object for ``y``."""
+
+    def _labels_required(self) -> bool:
+        """Whether ``fit`` needs ``y`` (the extractor can learn without it)."""
+        return True
+
+    def _class_weight(self) -> dict | str | None:
+        """Class weights to multiply into the sample weights (classifiers only)."""
+        return None
+
+    def _embedding_width(self) -> int | None:
+        """Width of the CLS embedding before the output layer (None: ``d_token``)."""
+        return None
+
+    # -- the network --------------------------------------------------------------
+    def _build_module(self) -> AttentionMLPNetwork:
+        """A freshly initialised network for the fitted input and target."""
+        main, context = self._input.parts()
+        # With latent tokens, the main input's tokenizer emits each token's key and
+        # value side by side (see AttentionMLPNetwork).
+        latents = self.n_latent_tokens_ is not None
+        return AttentionMLPNetwork(
+            main=main.tokenizer(2 * self.d_token if latents else self.d_token),
+            context=None if context is None else context.tokenizer(self.d_token),
+            n_cross_blocks=self.n_cross_blocks,
+            n_latent_tokens=self.n_latent_tokens_,
+            n_outputs=self._target.n_outputs,
+            d_token=self.d_token,
+            n_blocks=self.n_blocks,
+            n_heads=self.n_heads,
+            activation=self.activation,
+            ffn_factor=self.ffn_factor,
+            attention_dropout=self.attention_dropout,
+            ffn_dropout=self.ffn_dropout,
+            residual_dropout=self.residual_dropout,
+            d_embedding=self._embedding_width(),
+        )
+
+    def _new_module(self, source: AttentionMLPParameters | None) -> AttentionMLPNetwork:
+        """A freshly initialised network, with the body of ``source``'s copied in
+        when training starts from a pretrained model."""
+        module = self._build_module()
+        if source is not None:
+            copy_body_weights(source.module_, module)
+        return module
+
+    def _load_network(self, weights: dict[str, Any], device: torch.device) -> None:
+        """Set ``module_`` to the network with ``weights`` (a state dict of tensors or
+        NumPy arrays), on ``device``, in eval mode."""
+        with torch.random.fork_rng(devices=[]):  # the initial weights are replaced
+            module = self._build_module()
+        module.load_state_dict(numpy_to_tensors(weights))
+        self.module_ = module.to(device).eval()
+        self.device_ = device

@@ -1,0 +1,106 @@
+"""Starting a fit from a pretrained skattn model (the ``pretrained`` parameter).
+
+The new model takes the source's fitted input encoding and copies every weight of
+its network but the head (:data:`HEAD_LAYERS`), which the new task learns; the
+network's shape must therefore agree (:data:`NETWORK_SHAPE_PARAMETERS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.frozen import FrozenEstimator
+from torch import nn
+
+from ._inputs import input_kind
+
+# Parameters that fix the shape of the network's body, which ``pretrained`` copies.
+NETWORK_SHAPE_PARAMETERS = (
+    "d_token",
+    "n_blocks",
+    "n_heads",
+    "activation",
+    "ffn_factor",
+    "n_cross_blocks",
+    "numerical_embedding",
+)
+# Layers a pretrained network's copy leaves out: they are the task's own head.
+HEAD_LAYERS = ("output.", "head_projection.")
+
+
+def pretrained_source(estimator: Any, X: Any) -> Any:
+    """The fitted model that ``estimator.pretrained`` names (None if none),
+    checked against ``estimator`` and its training input ``X``."""
+    from ._base import BaseAttentionMLP  # the base imports this module
+
+    source = estimator.pretrained
+    if source is None:
+        return None
+    if isinstance(source, FrozenEstimator):
+        source = source.estimator
+    if not isinstance(source, BaseAttentionMLP):
+        raise TypeError(
+            "pretrained must be a fitted skattn estimator (e.g. an "
+            "AttentionFeatureExtractor), a FrozenEstimator of one, or None; got "
+            f"{type(source).__name__}"
+        )
+    if not hasattr(source, "module_"):
+        raise ValueError(
+            f"pretrained={type(source).__name__}(...) is not fitted. Fit it first; "
+            "clone() (used by GridSearchCV and cross_val_score) replaces an "
+            "estimator parameter by an unfitted copy, so pass "
+            "pretrained=sklearn.frozen.FrozenEstimator(fitted_model) to keep it "
+            "fitted through them."
+        )
+    _check_same_shape(estimator, source)
+    kind = input_kind(X, estimator.input_type)
+    if kind != source.input_kind_:
+        raise ValueError(
+            f"pretrained was fitted on {source.input_kind_} data, but X is {kind} data"
+        )
+    return source
+
+
+def _check_same_shape(estimator: Any, source: Any) -> None:
+    different = {
+        name: (getattr(estimator, name), getattr(source, name))
+        for name in NETWORK_SHAPE_PARAMETERS
+        if getattr(estimator, name) != getattr(source, name)
+    }
+    if estimator.n_latent_tokens != "auto" and (
+        estimator.n_latent_tokens != source.n_latent_tokens_
+    ):
+        different["n_latent_tokens"] = (
+            estimator.n_latent_tokens,
+            source.n_latent_tokens_,
+        )
+    if different:
+        details = ", ".join(
+            f"{name}={mine!r} here but {theirs!r} there"
+            for name, (mine, theirs) in different.items()
+        )
+        raise ValueError(
+            "the pretrained network has another shape: " + details + "; set "
+            "these parameters as in the pretrained model"
+        )
+
+
+def copy_body_weights(source: nn.Module, target: nn.Module) -> None:
+    """Copy every weight of ``source`` into ``target`` except the head layers."""
+    body = {
+        name: tensor
+        for name, tensor in source.state_dict().items()
+        if not name.startswith(HEAD_LAYERS)
+    }
+    missing, unexpected = target.load_state_dict(body, strict=False)
+    assert not unexpected, unexpected
+    assert all(name.startswith(HEAD_LAYERS) for name in missing), missing
+
+
+def body_parameters(module: nn.Module) -> list[nn.Parameter]:
+    """The parameters of ``module`` that a pretrained model provides."""
+    return [
+        parameter
+        for name, parameter in module.named_parameters()
+        if not name.startswith(HEAD_LAYERS)
+    ]
