@@ -50,6 +50,9 @@ class BaseAttentionMLP(FitMixin):
                 device = torch.device("cpu")  # trained on a GPU this machine lacks
         self._load_network(weights, device)
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "module_")
+
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

@@ -45,18 +45,6 @@ from ._validation import check_input
 # by _LATENT_AUTO_TOKENS latent tokens (benchmarks/speed_benchmark.py measures both).
 _LATENT_AUTO_MIN_TOKENS = 64
 _LATENT_AUTO_TOKENS = 32
-# What a first round sets, removed again if it fails: no half-fitted model is left.
-_FITTED_ON_START = (
-    "_input",
-    "_target",
-    "module_",
-    "input_kind_",
-    "n_features_in_",
-    "feature_names_in_",
-    "n_latent_tokens_",
-)
-
-
 @dataclass
 class Round:
     """How one call trains.
@@ -233,9 +221,10 @@ class FitMixin(ExplanationsMixin):
                     schedule=plan.schedule,
                 )
         except BaseException:
-            if plan.start:
-                for name in _FITTED_ON_START:
-                    self.__dict__.pop(name, None)
+            if plan.start:  # leave no half-fitted model: only the parameters stay
+                parameters = self.get_params(deep=False)
+                for name in [name for name in vars(self) if name not in parameters]:
+                    del self.__dict__[name]
             raise
         self._finish(device, arrays, importance_rows, seed)
         return result

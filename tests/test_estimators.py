@@ -483,3 +483,18 @@ def test_the_estimators_agree_on_their_shared_parameters(estimator_class):
         if name in shared:
             assert parameter.default == shared[name].default, name
     assert set(own) == set(estimator_class._parameter_constraints)
+
+
+def test_a_failed_fit_leaves_no_half_fitted_model():
+    # The error comes after the encoding and the target were learned from the new
+    # data: what the earlier fit left is gone too, not mixed with the new one.
+    from sklearn.exceptions import NotFittedError
+
+    X, y = xor_data(100)
+    clf = AttentionMLPClassifier(max_iter=2, **FAST).fit(X, y)
+    clf.set_params(class_weight={5: 2.0})
+    with pytest.raises(ValueError, match="class_weight has labels that are not"):
+        clf.fit(X, y)
+    assert set(vars(clf)) == set(clf.get_params())
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
