@@ -24,18 +24,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from ._engine import (
-    TensorDataset,
-    TrainingResult,
-    autocast,
-    broadcast_seeds,
-    check_same_data,
-    join_process_group,
-    train_network,
-)
+from ._attention import ACTIVATIONS
+from ._batches import TensorDataset
+from ._distributed import broadcast_seeds, check_same_data, join_process_group
+from ._embeddings import NUMERICAL_EMBEDDINGS
+from ._engine import TrainingResult, autocast, train_network
 from ._explanations import cls_attention
 from ._inputs import TwoInput, input_kind, make_input
-from ._network import ACTIVATIONS, AttentionMLPNetwork
+from ._network import AttentionMLPNetwork
 from ._preprocessing import check_tabular_input
 from ._reconstruction import ReconstructionTarget
 from ._sklearn_private import Interval, StrOptions, check_sample_weight
@@ -190,7 +186,7 @@ class BaseAttentionMLP(BaseEstimator, metaclass=ABCMeta):
         "tol": [Interval(Real, 0, None, closed="left")],
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "numerical_scaling": [StrOptions({"quantile", "standard"}), None],
-        "numerical_embedding": [StrOptions({"linear", "piecewise_linear"})],
+        "numerical_embedding": [StrOptions(set(NUMERICAL_EMBEDDINGS))],
         "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
         "input_type": [StrOptions({"auto", "tabular", "sequence"})],
         "patch_size": [

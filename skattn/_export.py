@@ -38,7 +38,10 @@ from ._regressor import AttentionMLPRegressor
 from ._targets import ClassificationTarget, RegressionTarget
 
 FORMAT = "skattn-model"
-FORMAT_VERSION = 1
+# 2: the numerical embedding is a submodule of the tokenizer, so its weights are named
+# ``*.tokenizer.numerical_embedding.weight`` (and ``.bias``, ``.bin_*``), no longer
+# ``*.tokenizer.numerical_weight``; and the table inputs record their embedding.
+FORMAT_VERSION = 2
 _ESTIMATORS = {
     cls.__name__: cls
     for cls in (
@@ -180,8 +183,9 @@ AttentionFeatureExtractor
     Raises
     ------
     ValueError
-        If the file is not a skattn model file, was written by a newer format
-        version, or its state names types that skattn does not trust.
+        If the file is not a skattn model file, was written in another format
+        version (older or newer) than this skattn's, or its state names types that
+        skattn does not trust.
 
     See Also
     --------
@@ -199,16 +203,7 @@ AttentionFeatureExtractor
             f"{os.fspath(path)!r} is not a model file written by skattn.save_model: "
             f"{exc}"
         ) from exc
-    if config.get("format") != FORMAT or config.get("estimator") not in _ESTIMATORS:
-        raise ValueError(
-            f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
-            f"(config: {config})"
-        )
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{os.fspath(path)!r} has format version {config['format_version']}, "
-            f"newer than this skattn reads ({FORMAT_VERSION}); upgrade skattn"
-        )
+    _check_config(config, path)
     untrusted = skops_io.get_untrusted_types(data=state_bytes)
     foreign = [name for name in untrusted if name not in _STATE_TYPES]
     if foreign:
@@ -232,6 +227,28 @@ AttentionFeatureExtractor
     estimator.module_ = module.to(target_device).eval()
     estimator.device_ = target_device
     return estimator
+
+
+def _check_config(config: dict[str, Any], path: str | os.PathLike) -> None:
+    """Raise unless ``config`` is that of a model file in this skattn's format."""
+    if config.get("format") != FORMAT or config.get("estimator") not in _ESTIMATORS:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
+            f"(config: {config})"
+        )
+    version = config.get("format_version", 0)
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} has format version {version}, newer than this "
+            f"skattn reads ({FORMAT_VERSION}); upgrade skattn"
+        )
+    if version < FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} was saved by an older skattn (format version "
+            f"{version}; this skattn reads version {FORMAT_VERSION}, whose weights "
+            "are named differently): refit the model with this skattn and save it "
+            "again"
+        )
 
 
 def _skattn_version() -> str:

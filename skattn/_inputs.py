@@ -18,14 +18,10 @@ import pandas as pd
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-from ._network import FeatureTokenizer, InputTokens, SequenceTokenizer
+from ._embeddings import NUMERICAL_EMBEDDINGS
 from ._preprocessing import TabularEncoder, check_tabular_input
 from ._sequences import SequenceEncoder, is_sequence_list
-
-# Quantile bins per numerical feature of numerical_embedding="piecewise_linear".
-# NOTE: 48 is the default of rtdl's bin computation ("On Embeddings for Numerical
-# Features in Tabular Deep Learning", Gorishniy et al., 2022) and of TabM's recipe.
-N_BINS = 48
+from ._tokenizers import FeatureTokenizer, InputTokens, SequenceTokenizer
 
 
 class TwoInputs:
@@ -135,13 +131,18 @@ class _OneInput:
 
 
 class TabularInput(_OneInput):
-    """A :class:`TabularEncoder` behind the checks of one table input."""
+    """A :class:`TabularEncoder` behind the checks of one table input, and the
+    ``numerical_embedding`` (a key of
+    :data:`~skattn._embeddings.NUMERICAL_EMBEDDINGS`) its tokens use."""
 
     kind = "tabular"
 
-    def __init__(self, encoder: TabularEncoder, estimator: object) -> None:
+    def __init__(
+        self, encoder: TabularEncoder, estimator: object, numerical_embedding: str
+    ) -> None:
         self.encoder = encoder
         self.estimator = estimator
+        self.numerical_embedding = numerical_embedding
 
     def fit(self, X: Any) -> TabularInput:
         X = check_tabular_input(X, self.estimator)
@@ -188,6 +189,7 @@ class TabularInput(_OneInput):
             n_numerical=len(self.encoder.numerical_columns_),
             category_cardinalities=self.encoder.category_cardinalities_,
             d_token=d_token,
+            numerical_embedding=self.numerical_embedding,
             bin_edges=self.encoder.bin_edges_,
         )
         return InputTokens(tokenizer, (prefix + "x_num", prefix + "x_cat"))
@@ -290,15 +292,14 @@ def make_input(X: Any, estimator: Any, seed: int) -> Input:
             return SequenceInput(
                 patch_size=estimator.patch_size, steps_are_columns=steps_are_columns
             )
+        embedding = NUMERICAL_EMBEDDINGS[estimator.numerical_embedding]
         encoder = TabularEncoder(
             categorical_features=categorical_features,
             numerical_scaling=estimator.numerical_scaling,
             random_state=seed,
-            n_bins=N_BINS
-            if estimator.numerical_embedding == "piecewise_linear"
-            else None,
+            n_bins=embedding.n_bins,  # the quantile bins the embedding reads
         )
-        return TabularInput(encoder, estimator)
+        return TabularInput(encoder, estimator, estimator.numerical_embedding)
 
     steps_are_columns = estimator.input_type == "sequence"
     kind = input_kind(X, estimator.input_type)
