@@ -1,4 +1,92 @@
-# TEMPORARY SHIM until network-split merges.
-from ._engine import TensorDataset
+"""The training data on the device, and the mini-batches cut from it by slicing.
 
-__all__ = ["TensorDataset"]
+A batch is ``(inputs, y)``: a dict of the network's input tensors, which also carries
+the sample weights under :data:`WEIGHT_KEY` (for the loss, not the module), and the
+encoded targets. Slicing tensors built once on the training device replaces skorch's
+default DataLoader, which indexes and collates one row at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+Batch = tuple[dict[str, Tensor], Tensor]
+"""``(inputs, y)``: input tensors by key (B, ...) with the weights (B,), targets
+(B, ...)."""
+WEIGHT_KEY = "sample_weight"  # rides in the batch dict to the loss, not to the module
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Rows of the network's input tensors (a dict of (n, ...) tensors), ``y`` (n, ...)
+    and ``weight`` (n,), all already on one device."""
+
+    def __init__(self, inputs: dict[str, Tensor], y: Tensor, weight: Tensor) -> None:
+        self.inputs, self.y, self.weight = inputs, y, weight
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index: Tensor | slice | int) -> Batch:
+        batch = {key: tensor[index] for key, tensor in self.inputs.items()}
+        batch[WEIGHT_KEY] = self.weight[index]
+        return batch, self.y[index]
+
+
+class TensorBatches:
+    """Mini-batches of a :class:`TensorDataset` taken by slicing, in a random order
+    drawn from ``generator`` (a CPU :class:`torch.Generator`) when ``shuffle`` is
+    true.
+
+    With ``world_size > 1`` (data-parallel training, one process per ``rank``) every
+    process draws the same order from an identically seeded generator and yields
+    its share ``rows[rank::world_size]`` of each global batch of ``batch_size``
+    rows, with the weights scaled by ``world_size / len(rows)``: the summed loss of
+    its share, averaged over processes by DistributedDataParallel's gradient
+    all-reduce, is then the mean loss of the global batch, as in one process.
+    """
+
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.rank = rank
+        self.world_size = world_size
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        n_rows = len(self.dataset)
+        device = self.dataset.y.device
+        order = (
+            torch.randperm(n_rows, generator=self.generator).to(device)
+            if self.shuffle
+            else None
+        )
+        for start in range(0, n_rows, self.batch_size):
+            stop = min(start + self.batch_size, n_rows)
+            if self.world_size == 1:
+                yield self.dataset[
+                    order[start:stop] if order is not None else slice(start, stop)
+                ]
+                continue
+            rows = (
+                order[start:stop]
+                if order is not None
+                else torch.arange(start, stop, device=device)
+            )
+            batch, y = self.dataset[rows[self.rank :: self.world_size]]
+            batch[WEIGHT_KEY] = batch[WEIGHT_KEY] * (self.world_size / len(rows))
+            yield batch, y

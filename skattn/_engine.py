@@ -1,22 +1,18 @@
 """The training loop: a private skorch net that the estimators compose.
 
 skorch is imported here and nowhere else. The public estimators hand this module a
-built network and tensors; :func:`train_network` runs skorch's loop (epochs, callbacks,
-history, early stopping with best-weight restore, progress output) and returns what
-the estimator exposes after ``fit``.
-
-Batches are cut by slicing tensors built once on the training device, instead of
-skorch's default DataLoader that indexes and collates one row at a time.
+built network and tensors (:mod:`skattn._batches`); :func:`train_network` runs
+skorch's loop (epochs, callbacks, history, early stopping with best-weight restore,
+progress output) and returns what the estimator exposes after ``fit``. Here too: the
+weighted loss, the callbacks, the learning-rate schedule and :func:`autocast`.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
 import math
-import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +30,9 @@ from skorch.callbacks import (
 from skorch.helper import predefined_split
 from torch import Tensor, nn
 
+from ._batches import WEIGHT_KEY, Batch, TensorBatches, TensorDataset
+from ._distributed import data_parallel
 from ._network import NO_WEIGHT_DECAY_PATTERNS
-
-Batch = tuple[dict[str, Tensor], Tensor]
 
 # AdamW's fused kernel (one pass over all parameters, on the CPU since torch 2.4) took
 # 0.28 ms per step of the default network, the multi-tensor ("foreach") one 1.08 ms,
@@ -47,7 +43,6 @@ _ADAMW_KERNEL = (
     if _TORCH_VERSION >= (2, 4)
     else {"optimizer__foreach": True}
 )
-WEIGHT_KEY = "sample_weight"  # rides in the batch dict to the loss, not to the module
 
 
 def autocast(dtype: torch.dtype | None, device: torch.device) -> torch.autocast:
@@ -56,79 +51,6 @@ def autocast(dtype: torch.dtype | None, device: torch.device) -> torch.autocast:
     return torch.autocast(
         device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None
     )
-
-
-class TensorDataset(torch.utils.data.Dataset):
-    """Rows of the network's input tensors (a dict of (n, ...) tensors), ``y`` (n, ...)
-    and ``weight`` (n,), all already on one device."""
-
-    def __init__(self, inputs: dict[str, Tensor], y: Tensor, weight: Tensor) -> None:
-        self.inputs, self.y, self.weight = inputs, y, weight
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, index: Tensor | slice | int) -> Batch:
-        batch = {key: tensor[index] for key, tensor in self.inputs.items()}
-        batch[WEIGHT_KEY] = self.weight[index]
-        return batch, self.y[index]
-
-
-class TensorBatches:
-    """Mini-batches of a :class:`TensorDataset` taken by slicing, in a random order
-    drawn from ``generator`` (a CPU :class:`torch.Generator`) when ``shuffle`` is
-    true.
-
-    With ``world_size > 1`` (data-parallel training, one process per ``rank``) every
-    process draws the same order from an identically seeded generator and yields
-    its share ``rows[rank::world_size]`` of each global batch of ``batch_size``
-    rows, with the weights scaled by ``world_size / len(rows)``: the summed loss of
-    its share, averaged over processes by DistributedDataParallel's gradient
-    all-reduce, is then the mean loss of the global batch, as in one process.
-    """
-
-    def __init__(
-        self,
-        dataset: TensorDataset,
-        batch_size: int,
-        shuffle: bool = False,
-        generator: torch.Generator | None = None,
-        rank: int = 0,
-        world_size: int = 1,
-    ) -> None:
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.rank = rank
-        self.world_size = world_size
-
-    def __len__(self) -> int:
-        return -(-len(self.dataset) // self.batch_size)
-
-    def __iter__(self) -> Iterator[Batch]:
-        n_rows = len(self.dataset)
-        device = self.dataset.y.device
-        order = (
-            torch.randperm(n_rows, generator=self.generator).to(device)
-            if self.shuffle
-            else None
-        )
-        for start in range(0, n_rows, self.batch_size):
-            stop = min(start + self.batch_size, n_rows)
-            if self.world_size == 1:
-                yield self.dataset[
-                    order[start:stop] if order is not None else slice(start, stop)
-                ]
-                continue
-            rows = (
-                order[start:stop]
-                if order is not None
-                else torch.arange(start, stop, device=device)
-            )
-            batch, y = self.dataset[rows[self.rank :: self.world_size]]
-            batch[WEIGHT_KEY] = batch[WEIGHT_KEY] * (self.world_size / len(rows))
-            yield batch, y
 
 
 class WeightedLoss(nn.Module):
@@ -315,66 +237,6 @@ class _Net(NeuralNet):
         return callbacks
 
 
-def join_process_group(device: torch.device) -> torch.device:
-    """Initialise :mod:`torch.distributed`'s default group from the environment
-    ``torchrun`` sets, unless it is initialised; return this process's device (GPU
-    ``LOCAL_RANK`` for a CUDA ``device`` without an index)."""
-    if not torch.distributed.is_available():
-        raise RuntimeError("distributed=True, but this torch build has no distributed")
-    if not torch.distributed.is_initialized():
-        needed = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-        missing = [name for name in needed if name not in os.environ]
-        if missing:
-            raise ValueError(
-                "distributed=True trains across the processes of a torch.distributed "
-                "group: launch the script with torchrun (torchrun --nproc-per-node 2 "
-                "script.py) or call torch.distributed.init_process_group() first; "
-                f"the environment lacks {missing}"
-            )
-        torch.distributed.init_process_group(
-            backend="nccl" if device.type == "cuda" else "gloo"
-        )
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return device
-
-
-def broadcast_seeds(seeds: list[int], device: torch.device) -> list[int]:
-    """Process 0's ``seeds``, in every process of the default group."""
-    values = torch.tensor(seeds, dtype=torch.int64, device=device)
-    torch.distributed.broadcast(values, src=0)
-    return [int(value) for value in values.tolist()]
-
-
-def check_same_data(
-    n_rows: int, arrays: list[np.ndarray], device: torch.device
-) -> None:
-    """Raise, in every process alike, unless all processes of the default group
-    hold ``n_rows`` rows and the same ``arrays`` (compared by a SHA-256 digest of
-    their bytes): a mismatch would otherwise train diverging models, or leave one
-    process waiting for the others at a collective call."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    words = np.frombuffer(digest.digest()[:24], dtype=np.int64)
-    summary = torch.tensor([n_rows, *words.tolist()], dtype=torch.int64, device=device)
-    low, high = summary.clone(), summary.clone()
-    torch.distributed.all_reduce(low, op=torch.distributed.ReduceOp.MIN)
-    torch.distributed.all_reduce(high, op=torch.distributed.ReduceOp.MAX)
-    if int(low[0]) != int(high[0]):
-        raise ValueError(
-            "distributed=True needs the same X, y and sample_weight in every process "
-            "(each trains on its share of every batch), but the processes hold "
-            f"from {int(low[0])} to {int(high[0])} rows"
-        )
-    if not torch.equal(low, high):
-        raise ValueError(
-            "distributed=True needs the same X, y and sample_weight in every process "
-            "(each trains on its share of every batch), but the processes hold "
-            "different values (or rows in another order)"
-        )
-
-
 def warmup_cosine(n_steps: int, n_warmup_steps: int) -> Callable[[int], float]:
     """The learning-rate factor at each optimiser step: a linear warm-up over
     ``n_warmup_steps``, then a half cosine down to 0 at step ``n_steps``.
@@ -452,33 +314,95 @@ def train_network(
     With ``distributed``, this process is one of the initialised default
     :mod:`torch.distributed` group: ``module`` trains wrapped in
     :class:`~torch.nn.parallel.DistributedDataParallel`, each process on its share
-    of every batch (see :class:`TensorBatches`); all hold the same data and seeds.
+    of every batch (see :class:`~skattn._batches.TensorBatches`); all hold the
+    same data and seeds.
     """
-    shuffle_generator = torch.Generator().manual_seed(shuffle_seed)
     world_size, rank = 1, 0
     if distributed:
-        world_size = torch.distributed.get_world_size()
-        rank = torch.distributed.get_rank()
-        module = nn.parallel.DistributedDataParallel(
-            module,
-            device_ids=[device] if device.type == "cuda" else None,
-            # Some weights take part only in some batches (on the CPU, the
-            # missing-value embeddings skip batches without a missing value): DDP
-            # must look for the unused ones at every step.
-            find_unused_parameters=True,
-        )
+        module, world_size, rank = data_parallel(module, device)
     stopper = StopWhenStalled(
         monitor="valid_loss" if valid_data is not None else "train_loss",
         patience=n_iter_no_change,
         tol=tol,
         restore_best=valid_data is not None,
     )
+    steps_per_epoch = math.ceil(len(train_data) / batch_size)
+    net = _Net(
+        module,
+        criterion=WeightedLoss(per_sample_loss),
+        **_optimizer_params(learning_rate, weight_decay),
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        **_iterator_params(shuffle_seed, rank, world_size),
+        train_split=predefined_split(valid_data) if valid_data is not None else None,
+        callbacks=_callbacks(
+            stopper,
+            score=score if valid_data is not None else None,
+            schedule_steps=(max_epochs * steps_per_epoch, steps_per_epoch)
+            if schedule == "cosine"
+            else None,
+            verbose=verbose,
+        ),
+        device=device,
+        autocast_dtype=autocast_dtype,
+        world_size=world_size,
+        verbose=verbose,
+    )
+    _fit(net, train_data, optimizer_state)
+    if distributed:
+        # The DDP wrapper (and its gradient reducer) must be gone before the script
+        # destroys the process group: freed later by the garbage collector, from the
+        # reference cycles of skorch's net, it ended the process with std::terminate.
+        net.module_ = None
+        del module
+        gc.collect()
+    return _result(net, stopper, has_valid=valid_data is not None)
+
+
+def _optimizer_params(learning_rate: float, weight_decay: float) -> dict[str, Any]:
+    """skorch's parameters for AdamW: the learning rate, the fastest kernel, and no
+    weight decay on the parameters of :data:`NO_WEIGHT_DECAY_PATTERNS`."""
+    return {
+        "optimizer": torch.optim.AdamW,
+        "lr": learning_rate,
+        "optimizer__weight_decay": weight_decay,
+        **_ADAMW_KERNEL,
+        "optimizer__param_groups": [
+            (pattern, {"weight_decay": 0.0}) for pattern in NO_WEIGHT_DECAY_PATTERNS
+        ],
+    }
+
+
+def _iterator_params(shuffle_seed: int, rank: int, world_size: int) -> dict[str, Any]:
+    """skorch's parameters for the batches: :class:`TensorBatches`, the training
+    ones shuffled by a generator seeded with ``shuffle_seed`` and cut into this
+    process's shares."""
+    return {
+        "iterator_train": TensorBatches,
+        "iterator_train__shuffle": True,
+        "iterator_train__generator": torch.Generator().manual_seed(shuffle_seed),
+        "iterator_train__rank": rank,
+        "iterator_train__world_size": world_size,
+        "iterator_valid": TensorBatches,
+    }
+
+
+def _callbacks(
+    stopper: StopWhenStalled,
+    *,
+    score: Callable[[np.ndarray, np.ndarray], float] | None,
+    schedule_steps: tuple[int, int] | None,
+    verbose: int,
+) -> list[tuple[str, Callback]]:
+    """The training callbacks, in the order they run: the validation score (with
+    a ``score``), ``stopper``, the warm-up and cosine schedule (with
+    ``schedule_steps``, the steps of the schedule and of its warm-up; see
+    :func:`warmup_cosine`), and the progress bar (``verbose >= 2``)."""
     callbacks: list[tuple[str, Callback]] = [("stopper", stopper)]
-    if valid_data is not None:
+    if score is not None:
         callbacks.insert(0, ("valid_score", ValidationScore(score)))
-    if schedule == "cosine":
-        steps_per_epoch = math.ceil(len(train_data) / batch_size)
-        factor = warmup_cosine(max_epochs * steps_per_epoch, steps_per_epoch)
+    if schedule_steps is not None:
+        factor = warmup_cosine(*schedule_steps)
         callbacks.append(
             (
                 "schedule",
@@ -491,32 +415,13 @@ def train_network(
         )
     if verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
+    return callbacks
 
-    net = _Net(
-        module,
-        criterion=WeightedLoss(per_sample_loss),
-        optimizer=torch.optim.AdamW,
-        lr=learning_rate,
-        optimizer__weight_decay=weight_decay,
-        **_ADAMW_KERNEL,
-        optimizer__param_groups=[
-            (pattern, {"weight_decay": 0.0}) for pattern in NO_WEIGHT_DECAY_PATTERNS
-        ],
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        iterator_train=TensorBatches,
-        iterator_train__shuffle=True,
-        iterator_train__generator=shuffle_generator,
-        iterator_train__rank=rank,
-        iterator_train__world_size=world_size,
-        iterator_valid=TensorBatches,
-        train_split=predefined_split(valid_data) if valid_data is not None else None,
-        callbacks=callbacks,
-        device=device,
-        autocast_dtype=autocast_dtype,
-        world_size=world_size,
-        verbose=verbose,
-    )
+
+def _fit(
+    net: _Net, train_data: TensorDataset, optimizer_state: dict[str, Any] | None
+) -> None:
+    """Initialise ``net``, resume the optimizer's state if given, and train."""
     net.initialize()
     if optimizer_state is not None:
         net.optimizer_.load_state_dict(optimizer_state)
@@ -528,15 +433,10 @@ def train_network(
         )
         net.partial_fit(train_data, y=None)  # fit() would initialise again
 
-    if distributed:
-        # The DDP wrapper (and its gradient reducer) must be gone before the script
-        # destroys the process group: freed later by the garbage collector, from the
-        # reference cycles of skorch's net, it ended the process with std::terminate.
-        net.module_ = None
-        del module
-        gc.collect()
+
+def _result(net: _Net, stopper: StopWhenStalled, *, has_valid: bool) -> TrainingResult:
+    """What the trained ``net``'s history and ``stopper`` tell the estimator."""
     history = net.history
-    has_valid = valid_data is not None
     return TrainingResult(
         n_epochs=len(history),
         train_loss=[float(v) for v in history[:, "train_loss"]],

@@ -38,8 +38,10 @@ from ._runtime import resolve_device
 from ._targets import Target
 
 FORMAT = "skattn-model"
-# 2: inputs are TableInput / SequenceInput / PairInput without a reference to the
-# estimator, and the numerical embeddings are modules of their own (new weight names).
+# 2: the numerical embedding is a submodule of the tokenizer, so its weights are named
+# ``*.tokenizer.numerical_embedding.weight`` (and ``.bias``, ``.bin_*``), no longer
+# ``*.tokenizer.numerical_weight``; and the inputs are TableInput, SequenceInput and
+# PairInput, without a reference to the estimator.
 FORMAT_VERSION = 2
 _ESTIMATORS = {
     cls.__name__: cls
@@ -59,8 +61,9 @@ _ESTIMATORS = {
 
 
 def _skattn_subclasses(base: type) -> list[type]:
-    found = []
-    for cls in base.__subclasses__():
+    found: list[type] = []
+    subclasses: list[type] = base.__subclasses__()
+    for cls in subclasses:
         if cls.__module__.startswith("skattn.") and not inspect.isabstract(cls):
             found.append(cls)
         found.extend(_skattn_subclasses(cls))
@@ -204,8 +207,9 @@ AttentionFeatureExtractor
     Raises
     ------
     ValueError
-        If the file is not a skattn model file, was written by a newer format
-        version, or its state names types that skattn does not trust.
+        If the file is not a skattn model file, was written in another format
+        version (older or newer) than this skattn's, or its state names types that
+        skattn does not trust.
 
     See Also
     --------
@@ -223,23 +227,7 @@ AttentionFeatureExtractor
             f"{os.fspath(path)!r} is not a model file written by skattn.save_model: "
             f"{exc}"
         ) from exc
-    if config.get("format") != FORMAT or config.get("estimator") not in _ESTIMATORS:
-        raise ValueError(
-            f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
-            f"(config: {config})"
-        )
-    version = config.get("format_version", 0)
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{os.fspath(path)!r} has format version {version}, newer than this "
-            f"skattn reads ({FORMAT_VERSION}); upgrade skattn"
-        )
-    if version < FORMAT_VERSION:
-        raise ValueError(
-            f"{os.fspath(path)!r} has format version {version}, written by an older "
-            f"skattn (this one reads version {FORMAT_VERSION}); refit the model and "
-            "save it again"
-        )
+    _check_config(config, path)
     untrusted = skops_io.get_untrusted_types(data=state_bytes)
     foreign = [name for name in untrusted if name not in _STATE_TYPES]
     if foreign:
@@ -257,6 +245,28 @@ AttentionFeatureExtractor
     estimator.pretrained = None
     estimator._load_network(safetensors_torch.load(weights_bytes), target_device)
     return estimator
+
+
+def _check_config(config: dict[str, Any], path: str | os.PathLike) -> None:
+    """Raise unless ``config`` is that of a model file in this skattn's format."""
+    if config.get("format") != FORMAT or config.get("estimator") not in _ESTIMATORS:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
+            f"(config: {config})"
+        )
+    version = config.get("format_version", 0)
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} has format version {version}, newer than this "
+            f"skattn reads ({FORMAT_VERSION}); upgrade skattn"
+        )
+    if version < FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} was saved by an older skattn (format version "
+            f"{version}; this skattn reads version {FORMAT_VERSION}, whose weights "
+            "are named differently): refit the model with this skattn and save it "
+            "again"
+        )
 
 
 def _skattn_version() -> str:

@@ -45,6 +45,8 @@ from ._validation import check_input
 # by _LATENT_AUTO_TOKENS latent tokens (benchmarks/speed_benchmark.py measures both).
 _LATENT_AUTO_MIN_TOKENS = 64
 _LATENT_AUTO_TOKENS = 32
+
+
 @dataclass
 class Round:
     """How one call trains.

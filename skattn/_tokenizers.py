@@ -1,11 +1,217 @@
-# TEMPORARY SHIM until network-split merges.
-from typing import Any
+"""Tokenizers: what turns one input of a row into the tokens attention reads.
 
-from ._network import FeatureTokenizer as _FeatureTokenizer
-from ._network import InputTokens, SequenceTokenizer, sinusoidal_positions
+- :class:`FeatureTokenizer`: a table row, one token per feature; its numerical
+  features go through a :class:`~skattn._embeddings.NumericalEmbedding` chosen by
+  name from :data:`~skattn._embeddings.NUMERICAL_EMBEDDINGS`;
+- :class:`SequenceTokenizer` (with :func:`sinusoidal_positions`): a multichannel
+  sequence, one token per patch of steps;
+- :class:`InputTokens`: a tokenizer and the batch keys it reads, one input of
+  :class:`skattn._network.AttentionMLPNetwork`.
 
-__all__ = ["InputTokens", "SequenceTokenizer", "sinusoidal_positions"]
+Dimension legend: ``B`` batch, ``F`` feature tokens (``Fn`` numerical then ``Fc``
+categorical), ``T`` time steps, ``C`` channels, ``P`` patches, ``p`` steps per
+patch, ``D`` token width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._embeddings import NUMERICAL_EMBEDDINGS
 
 
-def FeatureTokenizer(*, numerical_embedding: Any = None, **kwargs: Any) -> Any:
-    return _FeatureTokenizer(**kwargs)
+class FeatureTokenizer(nn.Module):
+    """Turn one row of numerical and categorical values into one token per feature.
+
+    Numerical feature ``j`` becomes the token of its value under the numerical
+    embedding (:class:`~skattn._embeddings.LinearEmbedding`
+    ``x_j * w_j + b_j``, or :class:`~skattn._embeddings.PiecewiseLinearEmbedding`);
+    a missing value (NaN) becomes a learned per-feature token instead.
+    Categorical feature ``j`` with code ``c`` becomes ``embedding_j[c] + b_j``.
+    Codes follow the layout of :class:`skattn._preprocessing.TabularEncoder`: 0 is
+    "missing", 1 is "unknown" (a category not seen during fit), 2 and up the
+    categories. The tokens for a missing numerical value and the "missing" and
+    "unknown" embedding rows start at zero: until training sees such a value, it is a
+    neutral token (``0`` or the column bias ``b_j``) rather than an arbitrary random
+    one.
+
+    Parameters
+    ----------
+    n_numerical : int
+        Number of numerical features.
+    category_cardinalities : sequence of int
+        Number of codes (categories + 2) of each categorical feature.
+    d_token : int
+        Token width.
+    numerical_embedding : str, default="linear"
+        A key of :data:`~skattn._embeddings.NUMERICAL_EMBEDDINGS`.
+    bin_edges : ndarray of shape (n_numerical, n_bins + 1) or None, default=None
+        Increasing bin edges of each numerical feature (see
+        :func:`skattn._preprocessing.quantile_bin_edges`), for an embedding that
+        uses bins; None for the others.
+
+    Notes
+    -----
+    Inputs are float32 and int64; codes are not range-checked here (the encoder
+    guarantees ``0 <= code < cardinality``), since that would cost a pass per batch.
+    """
+
+    category_offsets: Tensor  # (Fc,) start of each column's rows in the shared table
+
+    def __init__(
+        self,
+        *,
+        n_numerical: int,
+        category_cardinalities: Sequence[int],
+        d_token: int,
+        numerical_embedding: str = "linear",
+        bin_edges: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        if numerical_embedding not in NUMERICAL_EMBEDDINGS:
+            raise ValueError(
+                f"{numerical_embedding=} is not one of {sorted(NUMERICAL_EMBEDDINGS)}"
+            )
+        self.n_numerical = n_numerical
+        self.n_categorical = len(category_cardinalities)
+        bound = 1 / math.sqrt(d_token)  # NOTE: the FT-Transformer's initialisation.
+
+        def uniform(*shape: int) -> nn.Parameter:
+            return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
+
+        # The embedding draws its weight, then its bias, first: the random numbers
+        # of a seed go to the same parameters as when the tokenizer held them.
+        self.numerical_embedding = NUMERICAL_EMBEDDINGS[numerical_embedding](
+            n_features=n_numerical, d_token=d_token, bin_edges=bin_edges
+        )
+        self.numerical_missing = nn.Parameter(torch.zeros(n_numerical, d_token))
+        if any(c < 2 for c in category_cardinalities):
+            raise ValueError(
+                "each categorical feature needs at least 2 codes (missing, unknown); "
+                f"got {list(category_cardinalities)}"
+            )
+        cardinalities = torch.tensor(list(category_cardinalities), dtype=torch.long)
+        offsets = torch.cumsum(cardinalities, 0) - cardinalities
+        self.register_buffer("category_offsets", offsets, persistent=False)
+        self.category_embedding = nn.Embedding(int(cardinalities.sum()), d_token)
+        self.category_bias = uniform(self.n_categorical, d_token)
+        with torch.no_grad():
+            self.category_embedding.weight.uniform_(-bound, bound)
+            self.category_embedding.weight[offsets] = 0.0  # the "missing" rows
+            self.category_embedding.weight[offsets + 1] = 0.0  # the "unknown" rows
+
+    @property
+    def n_tokens(self) -> int:
+        return self.n_numerical + self.n_categorical
+
+    def forward(self, x_num: Tensor, x_cat: Tensor) -> Tensor:
+        """Tokens (B, F, D) from ``x_num`` (B, Fn) floats with NaN for
+        missing and ``x_cat`` (B, Fc) integer codes, in that order."""
+        missing = torch.isnan(x_num)  # (B, Fn)
+        values = torch.where(missing, torch.zeros_like(x_num), x_num)
+        numerical = self.numerical_embedding(values)  # (B, Fn, D)
+        # NOTE[PERF]: a batch without missing values skips a pass over (B, Fn, D),
+        # forward and backward, which counts for wide data. Only on the CPU and not
+        # under torch.compile: on a GPU the test would make the host wait for the
+        # device, and it would break a compiled graph in two.
+        check = x_num.device.type == "cpu" and not torch.compiler.is_compiling()
+        if not check or missing.any():
+            numerical = torch.where(
+                missing[..., None], self.numerical_missing, numerical
+            )  # (B, Fn, D)
+        categorical = (
+            self.category_embedding(x_cat + self.category_offsets) + self.category_bias
+        )  # (B, Fc, D)
+        return torch.cat([numerical, categorical], dim=1)  # (B, F, D)
+
+
+def sinusoidal_positions(
+    n_positions: int, d_token: int, device: torch.device
+) -> Tensor:
+    """Fixed sine/cosine position codes (Vaswani et al., 2017) of shape (P, D).
+
+    NOTE[DIFF]: fixed rather than learned, so that sequences longer than any seen in
+    ``fit`` still get distinct positions.
+    """
+    position = torch.arange(n_positions, device=device, dtype=torch.float32)[:, None]
+    frequency = torch.exp(
+        torch.arange(0, d_token, 2, device=device, dtype=torch.float32)
+        * (-math.log(10_000.0) / d_token)
+    )  # (ceil(D / 2),)
+    angles = position * frequency  # (P, ceil(D / 2))
+    codes = torch.zeros(n_positions, d_token, device=device)
+    codes[:, 0::2] = torch.sin(angles)
+    codes[:, 1::2] = torch.cos(angles[:, : d_token // 2])
+    return codes  # (P, D)
+
+
+class SequenceTokenizer(nn.Module):
+    """Turn a (padded) multichannel sequence into one token per patch of steps.
+
+    A patch of ``patch_size`` consecutive steps (all channels) is flattened, together
+    with a mask of its missing values, and projected to ``d_token``; fixed position
+    codes are added. Missing values (NaN) inside a sequence become zeros flagged by the
+    mask. Steps at or beyond a sequence's length are padding: a patch that starts
+    there is a padding token, which attention and pooling ignore.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels per time step.
+    patch_size : int
+        Steps per token; attention then costs ``(T / patch_size)**2``, not ``T**2``.
+    d_token : int
+        Token width.
+    """
+
+    def __init__(self, *, n_channels: int, patch_size: int, d_token: int) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.projection = nn.Linear(2 * patch_size * n_channels, d_token)
+
+    def forward(self, x_seq: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Tokens (B, P, D) and padding mask (B, P) from ``x_seq`` (B, T, C), NaN
+        for missing or padding, and ``lengths`` (B,) int64."""
+        batch, n_steps, n_channels = x_seq.shape
+        n_patches = -(-n_steps // self.patch_size)
+        extra = n_patches * self.patch_size - n_steps
+        x_seq = F.pad(x_seq, (0, 0, 0, extra), value=float("nan"))  # (B, P*p, C)
+        missing = torch.isnan(x_seq)
+        values = torch.where(missing, torch.zeros_like(x_seq), x_seq)
+        # The last size is explicit so that an empty batch (a process's share of
+        # a small batch in data-parallel training) reshapes too.
+        width = self.patch_size * n_channels
+        patches = torch.cat(
+            [
+                values.reshape(batch, n_patches, width),
+                missing.to(values.dtype).reshape(batch, n_patches, width),
+            ],
+            dim=-1,
+        )  # (B, P, 2 * p * C)
+        tokens = self.projection(patches)  # (B, P, D)
+        tokens = tokens + sinusoidal_positions(
+            n_patches, tokens.shape[-1], x_seq.device
+        )
+        starts = torch.arange(n_patches, device=x_seq.device) * self.patch_size
+        padding = starts[None, :] >= lengths[:, None]  # (B, P)
+        return tokens, padding
+
+
+class InputTokens(nn.Module):
+    """One input of the network: a tokenizer and the names of the tensors it reads
+    from the batch dict. Returns tokens (B, F, D) and a padding mask (B, F) or None."""
+
+    def __init__(self, tokenizer: nn.Module, keys: Sequence[str]) -> None:
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.keys = tuple(keys)
+
+    def forward(self, inputs: dict[str, Tensor]) -> tuple[Tensor, Tensor | None]:
+        out = self.tokenizer(*(inputs[key] for key in self.keys))
+        return out if isinstance(out, tuple) else (out, None)

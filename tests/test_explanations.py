@@ -12,7 +12,7 @@ import torch
 from sklearn.feature_selection import SelectFromModel
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
-from skattn._network import MultiHeadAttention
+from skattn._attention import MultiHeadAttention
 from skattn.plotting import (
     plot_attention_map,
     plot_feature_importances,

@@ -1,4 +1,5 @@
-"""Behaviour of the pure PyTorch modules in :mod:`skattn._network`.
+"""Behaviour of the network's pure PyTorch modules: :mod:`skattn._attention`,
+:mod:`skattn._embeddings`, :mod:`skattn._tokenizers` and :mod:`skattn._network`.
 
 Each test states one property of the network that the estimators rely on. The
 modules are small and run on the CPU, so the whole file takes a few seconds.
@@ -16,18 +17,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from skattn._network import (
+from skattn import AttentionMLPClassifier
+from skattn._attention import (
     ACTIVATIONS,
-    NO_WEIGHT_DECAY_PATTERNS,
     AttentionBlock,
-    AttentionMLPNetwork,
-    FeatureTokenizer,
     FeedForward,
     GatedLinearUnit,
-    InputTokens,
     MultiHeadAttention,
     make_activation,
 )
+from skattn._embeddings import (
+    NUMERICAL_EMBEDDINGS,
+    LinearEmbedding,
+    PiecewiseLinearEmbedding,
+)
+from skattn._network import NO_WEIGHT_DECAY_PATTERNS, AttentionMLPNetwork
+from skattn._tokenizers import FeatureTokenizer, InputTokens
 
 ATOL = 1e-6
 
@@ -429,8 +434,8 @@ def test_tokenizer_output_has_one_token_per_feature_numerical_first():
     assert tokens.shape == (6, 5, 8)  # (B, Fn + Fc, D)
     row, col = 2, 1
     assert not math.isnan(x_num[row, col])
-    expected = x_num[row, col] * tokenizer.numerical_weight[col]
-    expected = expected + tokenizer.numerical_bias[col]
+    embedding = tokenizer.numerical_embedding
+    expected = x_num[row, col] * embedding.weight[col] + embedding.bias[col]
     torch.testing.assert_close(tokens[row, col], expected, atol=ATOL, rtol=0)
 
 
@@ -448,7 +453,7 @@ def test_nan_numerical_value_becomes_the_learned_missing_token_exactly():
     # NaN is not the same as zero: a zero value gives the bias, not the missing token,
     # which starts at zero (neutral) and is learned from rows with gaps.
     zero = tokenizer(torch.zeros(1, 3), torch.zeros(1, 0, dtype=torch.long))
-    assert torch.equal(zero[0, 0], tokenizer.numerical_bias[0])
+    assert torch.equal(zero[0, 0], tokenizer.numerical_embedding.bias[0])
     assert not torch.equal(zero[0, 0], tokens[0, 0])
     assert torch.equal(tokenizer.numerical_missing, torch.zeros(3, 8))
 
@@ -465,7 +470,8 @@ def test_nan_input_does_not_poison_the_gradient():
     # The missing token of feature 0 was used once (row 0), its weight by row 1 only.
     torch.testing.assert_close(tokenizer.numerical_missing.grad, torch.ones(2, 4))
     torch.testing.assert_close(
-        tokenizer.numerical_weight.grad, torch.tensor([[2.0] * 4, [1.0] * 4])
+        tokenizer.numerical_embedding.weight.grad,
+        torch.tensor([[2.0] * 4, [1.0] * 4]),
     )
 
 
@@ -477,11 +483,13 @@ def piecewise_linear_tokenizer(edges: list[list[float]]) -> FeatureTokenizer:
         n_numerical=len(edges),
         category_cardinalities=[],
         d_token=n_bins,
+        numerical_embedding="piecewise_linear",
         bin_edges=np.array(edges, dtype=np.float32),
     )
+    embedding = tokenizer.numerical_embedding
     with torch.no_grad():
-        tokenizer.numerical_weight.copy_(torch.eye(n_bins).expand(len(edges), -1, -1))
-        tokenizer.numerical_bias.zero_()
+        embedding.weight.copy_(torch.eye(n_bins).expand(len(edges), -1, -1))
+        embedding.bias.zero_()
     return tokenizer
 
 
@@ -526,6 +534,7 @@ def test_piecewise_linear_tokens_are_continuous_at_the_bin_edges():
         n_numerical=1,
         category_cardinalities=[],
         d_token=4,
+        numerical_embedding="piecewise_linear",
         bin_edges=np.array([[-1.0, 0.0, 0.5, 2.0]], dtype=np.float32),
     )
     no_codes = torch.zeros(2, 0, dtype=torch.long)
@@ -533,6 +542,94 @@ def test_piecewise_linear_tokens_are_continuous_at_the_bin_edges():
         around = torch.tensor([[edge - 1e-4], [edge + 1e-4]])
         below, above = tokenizer(around, no_codes)[:, 0]
         torch.testing.assert_close(below, above, atol=1e-3, rtol=0)
+
+
+def edges_for(kind: str, n_numerical: int) -> np.ndarray | None:
+    """Two bins per feature for the embeddings that use bins, else None."""
+    if NUMERICAL_EMBEDDINGS[kind].n_bins is None:
+        return None
+    return np.array([[0.0, 1.0, 2.0]] * n_numerical, dtype=np.float32)
+
+
+def test_numerical_embeddings_are_the_estimators_options():
+    constraint = AttentionMLPClassifier._parameter_constraints["numerical_embedding"]
+    assert constraint[0].options == set(NUMERICAL_EMBEDDINGS)
+    assert NUMERICAL_EMBEDDINGS == {
+        "linear": LinearEmbedding,
+        "piecewise_linear": PiecewiseLinearEmbedding,
+    }
+    assert LinearEmbedding.n_bins is None
+    assert PiecewiseLinearEmbedding.n_bins == 48
+
+
+def test_numerical_embeddings_check_their_bin_edges():
+    edges = np.array([[0.0, 1.0, 2.0]], dtype=np.float32)
+    with pytest.raises(ValueError, match="LinearEmbedding takes no bin edges"):
+        LinearEmbedding(n_features=1, d_token=4, bin_edges=edges)
+    with pytest.raises(ValueError, match="PiecewiseLinearEmbedding takes bin edges"):
+        PiecewiseLinearEmbedding(n_features=1, d_token=4)
+    with pytest.raises(ValueError, match="numerical_embedding='spline' is not one"):
+        FeatureTokenizer(
+            n_numerical=1,
+            category_cardinalities=[],
+            d_token=4,
+            numerical_embedding="spline",
+        )
+
+
+@pytest.mark.parametrize("kind", list(NUMERICAL_EMBEDDINGS))
+def test_tokenizer_draws_its_initial_weights_in_a_fixed_order(kind):
+    # A seed gives the same network as when the tokenizer held the numerical weights
+    # itself: numerical weight, numerical bias, then the category table
+    # (nn.Embedding's own normal draw, overwritten), the category bias and the
+    # table's uniform draw.
+    torch.manual_seed(0)
+    tokenizer = FeatureTokenizer(
+        n_numerical=3,
+        category_cardinalities=[4],
+        d_token=8,
+        numerical_embedding=kind,
+        bin_edges=edges_for(kind, 3),
+    )
+    torch.manual_seed(0)
+    bound = 1 / math.sqrt(8)
+    if kind == "piecewise_linear":
+        weight = torch.empty(3, 2, 8).uniform_(-1 / math.sqrt(2), 1 / math.sqrt(2))
+    else:
+        weight = torch.empty(3, 8).uniform_(-bound, bound)
+    bias = torch.empty(3, 8).uniform_(-bound, bound)
+    torch.empty(4, 8).normal_()
+    category_bias = torch.empty(1, 8).uniform_(-bound, bound)
+    table = torch.empty(4, 8).uniform_(-bound, bound)
+    table[:2] = 0.0  # the "missing" and "unknown" rows
+
+    assert torch.equal(tokenizer.numerical_embedding.weight, weight)
+    assert torch.equal(tokenizer.numerical_embedding.bias, bias)
+    assert torch.equal(tokenizer.category_bias, category_bias)
+    assert torch.equal(tokenizer.category_embedding.weight, table)
+
+
+@pytest.mark.parametrize("kind", list(NUMERICAL_EMBEDDINGS))
+def test_tokenizer_state_dict_names(kind):
+    # The names save_model writes (its FORMAT_VERSION changes with them).
+    tokenizer = FeatureTokenizer(
+        n_numerical=2,
+        category_cardinalities=[3],
+        d_token=4,
+        numerical_embedding=kind,
+        bin_edges=edges_for(kind, 2),
+    )
+    bins = {"bin_left", "bin_width", "bin_lower", "bin_upper", "bin_used"}
+    expected = {
+        "numerical_embedding.weight",
+        "numerical_embedding.bias",
+        "numerical_missing",
+        "category_embedding.weight",
+        "category_bias",
+    }
+    if kind == "piecewise_linear":
+        expected |= {f"numerical_embedding.{name}" for name in bins}
+    assert set(tokenizer.state_dict()) == expected
 
 
 def test_missing_and_unknown_category_codes_start_as_the_column_bias():
@@ -788,8 +885,8 @@ def test_weight_decay_applies_to_exactly_the_linear_weight_matrices(d_embedding)
     } <= decayed
     for name in [
         "cls_token",
-        "main.tokenizer.numerical_weight",
-        "main.tokenizer.numerical_bias",
+        "main.tokenizer.numerical_embedding.weight",
+        "main.tokenizer.numerical_embedding.bias",
         "main.tokenizer.numerical_missing",
         "main.tokenizer.category_embedding.weight",
         "main.tokenizer.category_bias",

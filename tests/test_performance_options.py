@@ -11,14 +11,10 @@ import pytest
 import torch
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor, TwoInputs
-from skattn._network import (
-    AttentionMLPNetwork,
-    Dropout,
-    FeatureTokenizer,
-    InputTokens,
-    SequenceTokenizer,
-)
+from skattn._attention import Dropout
+from skattn._network import AttentionMLPNetwork
 from skattn._runtime import autocast_dtype
+from skattn._tokenizers import FeatureTokenizer, InputTokens, SequenceTokenizer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -133,7 +129,7 @@ def test_latent_tokens_read_the_features_in_the_first_block():
     # The read block takes its keys and values from the tokenizer: no projections.
     attention = net.read_blocks[0].attention
     assert attention.key is None and attention.value is None
-    assert net.main.tokenizer.numerical_weight.shape == (12, 2 * 16)
+    assert net.main.tokenizer.numerical_embedding.weight.shape == (12, 2 * 16)
 
 
 def test_latent_tokens_ignore_the_padding_after_a_sequence():

@@ -280,10 +280,21 @@ def test_save_and_load_errors(tmp_path):
         archive.writestr("state.skops", b"")
     with pytest.raises(ValueError, match="format version 99, newer than"):
         load_model(tmp_path / "newer.skattn")
-    config["format_version"] = 1  # the layout before the inputs were split out
-    with zipfile.ZipFile(tmp_path / "older.skattn", "w") as archive:
-        archive.writestr("config.json", json.dumps(config))
-        archive.writestr("weights.safetensors", b"")
-        archive.writestr("state.skops", b"")
-    with pytest.raises(ValueError, match="written by an older skattn .* refit"):
-        load_model(tmp_path / "older.skattn")
+
+
+def test_load_rejects_files_of_an_older_format(tmp_path):
+    # Version 1 named the numerical embedding's weights differently.
+    X, y = load_diabetes(return_X_y=True)
+    path = tmp_path / "model.skattn"
+    save_model(AttentionMLPRegressor(**SHORT).fit(X, y), path)
+    older = tmp_path / "older.skattn"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(older, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "config.json":
+                config = json.loads(data)
+                assert config["format_version"] == 2
+                data = json.dumps({**config, "format_version": 1}).encode()
+            target.writestr(name, data)
+    with pytest.raises(ValueError, match="saved by an older skattn .*save it again"):
+        load_model(older)
