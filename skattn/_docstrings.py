@@ -77,7 +77,8 @@ learning_rate : float, default=1e-3
     early_stopping : bool or "auto", default="auto"
         Whether to hold out ``validation_fraction`` of the training data and stop
         when the validation loss stops improving, restoring the weights of the best
-        epoch. ``"auto"`` enables it when there are more than 2,000 samples. When
+        epoch. ``"auto"`` enables it when there are more than 2,000 samples (more
+        than 100 when learning quantiles or learning without labels). When
         disabled, training stops once the training loss has not improved by ``tol``
         for ``n_iter_no_change`` epochs.
 

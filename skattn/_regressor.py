@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
-from ._sklearn_private import _fit_context
-from ._targets import RegressionTarget
+from ._sklearn_private import Interval, StrOptions, _fit_context
+from ._targets import REGRESSION_LOSSES, RegressionTarget
 
 
 @fill_doc
 class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
     """Regressor whose features attend to each other before an MLP head.
 
-    The network of :class:`AttentionMLPClassifier` with one output per target,
-    trained on standardised targets with mean squared error; predictions are mapped
-    back to the original units. Single and multiple targets (a 2-D ``y``) are
-    supported.
+    The network of :class:`AttentionMLPClassifier` with one output per target
+    (and per quantile), trained on standardised targets with mean squared error or
+    the ``loss`` chosen; predictions are mapped back to the original units. Single
+    and multiple targets (a 2-D ``y``) are supported.
 
     Parameters
     ----------
@@ -28,12 +30,29 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
 
     %(training_parameters)s
 
+    loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
+default="squared_error"
+        The loss on the standardised targets: squared error (predicts the
+        mean), absolute error (the median), Huber's loss with ``delta`` one
+        standard deviation of ``y`` (squared within it, absolute beyond: the mean,
+        less pulled by outliers), or the pinball loss of ``quantile``.
+
+    quantile : float or array-like of float, default=0.5
+        With ``loss="quantile"``: the quantile to predict, in (0, 1), or several,
+        learned together by one network (one output per target and quantile).
+        With several, the median is learned too, and :meth:`predict` returns it;
+        :meth:`predict_quantiles` returns them all. Ignored by the other losses.
+
     %(input_parameters)s
 
     %(runtime_parameters)s
 
     Attributes
     ----------
+    quantiles_ : ndarray of shape (n_quantiles,)
+        With ``loss="quantile"``: the quantiles learned, increasing (the
+        ``quantile`` parameter, with 0.5 added when several are asked for).
+
     %(fitted_attributes)s
 
     See Also
@@ -55,10 +74,115 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseAttentionMLP._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "quantile": [Interval(Real, 0, 1, closed="neither"), "array-like"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_blocks: int = 2,
+        d_token: int = 64,
+        n_heads: int = 4,
+        activation: str = "reglu",
+        ffn_factor: float = 4 / 3,
+        attention_dropout: float = 0.0,
+        ffn_dropout: float = 0.1,
+        residual_dropout: float = 0.0,
+        learning_rate: float = 1e-3,
+        learning_rate_schedule: str = "cosine",
+        weight_decay: float = 1e-5,
+        batch_size: int | str = "auto",
+        max_iter: int = 100,
+        early_stopping: bool | str = "auto",
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        loss: str = "squared_error",
+        quantile: Any = 0.5,
+        categorical_features: Any = "auto",
+        numerical_scaling: str | None = "quantile",
+        numerical_embedding: str = "piecewise_linear",
+        input_type: str = "auto",
+        patch_size: int | str = "auto",
+        n_cross_blocks: int = 1,
+        n_latent_tokens: Any = "auto",
+        device: Any = "auto",
+        precision: str = "auto",
+        compile: bool = False,
+        distributed: bool = False,
+        random_state: Any = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+        pretrained: Any = None,
+    ) -> None:
+        super().__init__(
+            n_blocks=n_blocks,
+            d_token=d_token,
+            n_heads=n_heads,
+            activation=activation,
+            ffn_factor=ffn_factor,
+            attention_dropout=attention_dropout,
+            ffn_dropout=ffn_dropout,
+            residual_dropout=residual_dropout,
+            learning_rate=learning_rate,
+            learning_rate_schedule=learning_rate_schedule,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            categorical_features=categorical_features,
+            numerical_scaling=numerical_scaling,
+            numerical_embedding=numerical_embedding,
+            input_type=input_type,
+            patch_size=patch_size,
+            n_cross_blocks=n_cross_blocks,
+            n_latent_tokens=n_latent_tokens,
+            device=device,
+            precision=precision,
+            compile=compile,
+            distributed=distributed,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            pretrained=pretrained,
+        )
+        self.loss = loss
+        self.quantile = quantile
+
     _target: RegressionTarget
 
     def _make_target(self, y: Any) -> RegressionTarget:
-        return RegressionTarget()
+        if self.loss != "quantile":
+            return RegressionTarget(self.loss)
+        quantiles = self._quantiles()
+        return RegressionTarget(
+            "quantile",
+            quantiles,
+            point_quantile=int(np.searchsorted(quantiles, 0.5))
+            if len(quantiles) > 1
+            else 0,
+        )
+
+    def _quantiles(self) -> np.ndarray:
+        """The increasing quantiles to learn, from the ``quantile`` parameter."""
+        asked = np.asarray(self.quantile, dtype=np.float64)
+        if asked.ndim > 1 or asked.size == 0:
+            raise ValueError(
+                "quantile must be a float or a 1-D array-like of floats in (0, 1); "
+                f"got {self.quantile!r}"
+            )
+        if asked.ndim == 1 and not ((asked > 0) & (asked < 1)).all():
+            raise ValueError(f"every quantile must lie in (0, 1); got {asked.tolist()}")
+        quantiles = np.unique(asked)
+        if len(quantiles) < asked.size:
+            raise ValueError(f"quantile has repeated values: {asked.tolist()}")
+        return np.union1d(quantiles, [0.5]) if len(quantiles) > 1 else quantiles
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> AttentionMLPRegressor:
@@ -78,7 +202,15 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
         self : AttentionMLPRegressor
             The fitted regressor.
         """
-        return self._fit(X, y, sample_weight)
+        self._fit(X, y, sample_weight)
+        self._set_quantiles()
+        return self
+
+    def _set_quantiles(self) -> None:
+        if self._target.loss_name == "quantile":
+            self.quantiles_ = self._target.quantiles
+        else:
+            self.__dict__.pop("quantiles_", None)
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
@@ -105,6 +237,7 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
             The updated regressor.
         """
         self._partial_fit(X, y, sample_weight)
+        self._set_quantiles()
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -122,6 +255,34 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
         """
         outputs = self._run_network(X)  # checks fitted and X first
         return self._target.decode(outputs)
+
+    @available_if(lambda self: self.loss == "quantile")
+    def predict_quantiles(self, X: Any) -> np.ndarray:
+        """Every learned quantile of the target for the rows of ``X``.
+
+        Only with ``loss="quantile"``. The quantiles of a row are sorted, so they
+        never cross; ``predict_quantiles(X)[:, [0, -1]]`` of
+        ``quantile=[0.1, 0.9]`` is an 80% interval, calibrated on the training
+        distribution only (see :ref:`quantiles` for conformal calibration).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame, sequences, TwoInputs}
+            Input samples.
+
+        Returns
+        -------
+        quantiles : ndarray of shape (n_samples, n_quantiles) or \
+(n_samples, n_targets, n_quantiles)
+            In the units of ``y``, in the order of :attr:`quantiles_`.
+        """
+        outputs = self._run_network(X)  # checks fitted and X first
+        if self._target.loss_name != "quantile":
+            raise ValueError(
+                f"this model was fitted with loss={self._target.loss_name!r}; refit it "
+                "with loss='quantile' to predict quantiles"
+            )
+        return self._target.quantile_values(outputs)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
