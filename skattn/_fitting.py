@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -77,7 +77,7 @@ class Round:
     hold_out: bool
     probe: bool
     optimizer_state: dict[str, Any] | None = None
-    target_options: dict[str, Any] | None = None
+    target_options: dict[str, Any] = field(default_factory=dict)
 
 
 def _dataset(
@@ -196,7 +196,7 @@ class FitMixin(ExplanationsMixin):
         try:
             if plan.start:
                 source = pretrained_source(self, X)
-                X = self._start(X, y, source, seeds[0], plan.target_options or {})
+                X = self._start(X, y, source, seeds[0], plan.target_options)
             else:
                 source = None
                 X = check_input(self, X, self._input, reset=False)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
@@ -160,14 +161,7 @@ default="squared_error"
     def _make_target(self, y: Any) -> RegressionTarget:
         if self.loss != "quantile":
             return RegressionTarget(self.loss)
-        quantiles = self._quantiles()
-        return RegressionTarget(
-            "quantile",
-            quantiles,
-            point_quantile=int(np.searchsorted(quantiles, 0.5))
-            if len(quantiles) > 1
-            else 0,
-        )
+        return RegressionTarget("quantile", self._quantiles())
 
     def _quantiles(self) -> np.ndarray:
         """The increasing quantiles to learn, from the ``quantile`` parameter."""
@@ -202,15 +196,18 @@ default="squared_error"
         self : AttentionMLPRegressor
             The fitted regressor.
         """
-        self._fit(X, y, sample_weight)
-        self._set_quantiles()
-        return self
+        return self._fit(X, y, sample_weight)
 
-    def _set_quantiles(self) -> None:
-        if self._target.loss_name == "quantile":
-            self.quantiles_ = self._target.quantiles
-        else:
-            self.__dict__.pop("quantiles_", None)
+    @property
+    def quantiles_(self) -> np.ndarray:
+        """The quantiles learned (only after a fit with ``loss="quantile"``)."""
+        check_is_fitted(self)
+        if self._target.loss_name != "quantile":
+            raise AttributeError(
+                f"quantiles_ is set by loss='quantile'; this model was fitted with "
+                f"loss={self._target.loss_name!r}"
+            )
+        return self._target.quantiles
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
@@ -237,7 +234,6 @@ default="squared_error"
             The updated regressor.
         """
         self._partial_fit(X, y, sample_weight)
-        self._set_quantiles()
         return self
 
     def predict(self, X: Any) -> np.ndarray:

@@ -207,9 +207,7 @@ class RegressionTarget(_SupervisedTarget):
         The training loss.
     quantiles : sequence of float, default=()
         Increasing quantiles in (0, 1) that ``loss="quantile"`` learns, one output
-        each per target.
-    point_quantile : int, default=0
-        Index in ``quantiles`` of the one that :meth:`decode` returns.
+        each per target. :meth:`decode` returns the one closest to 0.5.
     """
 
     name = "regression"
@@ -229,11 +227,9 @@ class RegressionTarget(_SupervisedTarget):
         self,
         loss: str = "squared_error",
         quantiles: Sequence[float] | np.ndarray = (),
-        point_quantile: int = 0,
     ) -> None:
         self.loss_name = loss
         self.quantiles = np.asarray(quantiles, dtype=np.float64)
-        self.point_quantile = point_quantile
 
     def fit(self, y: Any, estimator: object) -> RegressionTarget:
         y = self._check(y, estimator)
@@ -286,9 +282,10 @@ class RegressionTarget(_SupervisedTarget):
 
     def decode(self, output: np.ndarray) -> np.ndarray:
         """Predictions in the units of ``y`` from outputs (n, n_outputs): the
-        point prediction, or the quantile at ``point_quantile``."""
+        point prediction, or the quantile closest to the median."""
         if self.loss_name == "quantile":
-            return self.quantile_values(output)[..., self.point_quantile]
+            point = int(np.argmin(np.abs(self.quantiles - 0.5)))
+            return self.quantile_values(output)[..., point]
         y = output * self.scale_ + self.mean_  # (n, O)
         return y.ravel() if self.is_1d_ else y
 
