@@ -10,7 +10,11 @@ from sklearn.base import ClassifierMixin
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
 from ._sklearn_private import StrOptions, _fit_context
-from ._targets import ClassificationTarget
+from ._targets import (
+    ClassificationTarget,
+    MultiOutputClassificationTarget,
+    classification_target,
+)
 
 
 @fill_doc
@@ -25,15 +29,23 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
     and pandas DataFrames with numerical, categorical, string and boolean columns
     and missing values.
 
+    A 2-D ``y`` trains one network for several outputs at once: a binary indicator
+    matrix (multi-label: one sigmoid per label) or columns of classes of any type
+    (multi-output: a softmax per column), as scikit-learn's multi-output
+    classifiers take them. ``classes_`` and ``predict_proba`` are then lists, one
+    entry per column.
+
     Parameters
     ----------
     %(network_parameters)s
 
     %(training_parameters)s
 
-    class_weight : dict, "balanced" or None, default=None
+    class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes, as ``{label: weight}``; "balanced" weighs classes
-        inversely to their frequency. Multiplied into ``sample_weight``.
+        inversely to their frequency. Multiplied into ``sample_weight``. For a 2-D
+        ``y``, one dict per column (``[{0: 1, 1: 5}, ...]`` for multi-label), and a
+        sample's weights over the columns multiply, as in scikit-learn's forests.
 
     %(input_parameters)s
 
@@ -41,8 +53,9 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels, sorted.
+    classes_ : ndarray of shape (n_classes,) or list of ndarray
+        Class labels, sorted; for a 2-D ``y``, a list with the labels of each
+        column (``[0, 1]`` for every column of an indicator matrix).
 
     %(fitted_attributes)s
 
@@ -82,7 +95,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
 
     _parameter_constraints: dict = {
         **BaseAttentionMLP._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -105,7 +118,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
-        class_weight: dict | str | None = None,
+        class_weight: dict | list | str | None = None,
         categorical_features: Any = "auto",
         numerical_scaling: str | None = "quantile",
         numerical_embedding: str = "piecewise_linear",
@@ -158,12 +171,14 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         )
         self.class_weight = class_weight
 
-    _target: ClassificationTarget
+    _target: ClassificationTarget | MultiOutputClassificationTarget
 
-    def _make_target(self, y: Any) -> ClassificationTarget:
-        return ClassificationTarget()
+    def _make_target(
+        self, y: Any
+    ) -> ClassificationTarget | MultiOutputClassificationTarget:
+        return classification_target(y, self)
 
-    def _class_weight(self) -> dict | str | None:
+    def _class_weight(self) -> dict | list | str | None:
         return self.class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -175,8 +190,10 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Training data; may hold missing values and, in DataFrames or object
             arrays, categorical columns.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels of any type (ints, strings, ...); at least two classes.
+            2-D: a binary indicator matrix (multi-label) or one column of labels
+            per output; a sparse indicator matrix is accepted.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples in the loss.
 
@@ -202,11 +219,13 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         ----------
         X : {array-like, DataFrame, sequences, TwoInputs}
             One chunk of training data.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Labels of the chunk's samples.
-        classes : array-like of shape (n_classes,), default=None
+        classes : array-like of shape (n_classes,) or list of them, default=None
             Every label that any chunk holds. Required on the first call, ignored
             after it unless it differs from :attr:`classes_`, which is an error.
+            For a 2-D ``y``, a list with one array of labels per column, or one
+            array that every column shares (``[0, 1]`` for multi-label).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the chunk's samples, scaled to mean one within
             the chunk.
@@ -222,19 +241,13 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
                     "classes must be passed on the first call to partial_fit: every "
                     "label that any chunk holds"
                 )
-        elif classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
-        ):
-            raise ValueError(
-                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the "
-                f"fitted classes_={self.classes_.tolist()}; a model's classes are "
-                "fixed by its first fit or partial_fit"
-            )
+        elif classes is not None:
+            self._target.check_classes(classes)
         self._partial_fit(X, y, sample_weight, classes=classes)
         self.classes_ = self._target.classes_
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray | list[np.ndarray]:
         """Class probabilities of the rows of ``X``.
 
         Parameters
@@ -244,13 +257,15 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns in the order of :attr:`classes_`.
+        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            Probabilities, columns in the order of :attr:`classes_`. For a model
+            fitted on a 2-D ``y``, a list with one such array per column of ``y``,
+            as :class:`~sklearn.multioutput.MultiOutputClassifier` returns.
         """
         outputs = self._run_network(X)  # checks fitted and X first
         return self._target.probabilities(outputs)
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
+    def predict_log_proba(self, X: Any) -> np.ndarray | list[np.ndarray]:
         """Log of :meth:`predict_proba`, computed stably from the logits.
 
         Parameters
@@ -260,8 +275,9 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns in the order of :attr:`classes_`.
+        log_proba : ndarray of shape (n_samples, n_classes) or list of ndarray
+            Log-probabilities, columns in the order of :attr:`classes_`; a list
+            of them, one per column of ``y``, for a 2-D ``y``.
         """
         outputs = self._run_network(X)  # checks fitted and X first
         return self._target.log_probabilities(outputs)
@@ -276,8 +292,46 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Labels from :attr:`classes_`.
         """
         outputs = self._run_network(X)  # checks fitted and X first
         return self._target.decode(outputs)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy of :meth:`predict` on ``X``; for a 2-D ``y``, the share of
+        rows whose every column is right (subset accuracy).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            Mean (weighted) accuracy.
+        """
+        if not isinstance(self._target, MultiOutputClassificationTarget):
+            return float(super().score(X, y, sample_weight))
+        # accuracy_score refuses columns of several classes; this is its subset
+        # accuracy, which it computes for indicator matrices, for any columns.
+        y_true = self._target.check(y, self)
+        y_pred = self.predict(X)
+        if y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"y has shape {y_true.shape} but the predictions have shape "
+                f"{y_pred.shape}"
+            )
+        correct = np.all(y_true == y_pred, axis=1)
+        return float(np.average(correct, weights=sample_weight))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -84,7 +84,7 @@ learning_rate : float, default=1e-3
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping (stratified for
-        classification). Only used when early stopping is on.
+        classification of a 1-D ``y``). Only used when early stopping is on.
 
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` before training stops.
@@ -239,7 +239,9 @@ n_features_in_ : int
 
     validation_scores_ : list of float or None
         Score on the held-out data after each epoch (accuracy for classification,
-        R² for regression), or None without early stopping.
+        the mean of the columns' accuracies for a 2-D ``y`` of labels, R² for
+        regression, minus the pinball loss for quantiles), or None without early
+        stopping. Early stopping itself watches the held-out loss.
 
     best_validation_score_ : float or None
         Validation score of the epoch whose weights were kept, or None without

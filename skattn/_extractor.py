@@ -12,7 +12,7 @@ from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
 from ._reconstruction import ReconstructionTarget
 from ._sklearn_private import Interval, StrOptions, _fit_context
-from ._targets import ClassificationTarget, RegressionTarget, Target, infer_target
+from ._targets import RegressionTarget, Target, classification_target, infer_target
 
 
 @fill_doc
@@ -44,10 +44,11 @@ default="auto"
         What the network learns. ``"reconstruction"``: the masked rows of ``X``
         (see above), ignoring ``y``. ``"classification"`` and ``"regression"``:
         ``y``. ``"auto"``: reconstruction when ``fit`` gets no ``y``, else
-        classification for binary or multiclass labels (including integers) and
-        regression for real values. Early stopping ``"auto"`` is on for
-        reconstruction from 101 rows, since it needs no labels to hold out. A
-        ``warm_start`` fit keeps the objective of the first fit.
+        classification for binary or multiclass labels (including integers), for
+        a binary indicator matrix (multi-label) and for columns of classes
+        (multi-output), and regression for real values. Early stopping
+        ``"auto"`` is on for reconstruction from 101 rows, since it needs no labels
+        to hold out. A ``warm_start`` fit keeps the objective of the first fit.
 
     mask_fraction : float, default=0.3
         Share of each row's features (patches of steps, for sequences) hidden
@@ -187,10 +188,10 @@ default="auto"
         if self._learns_reconstruction(y):
             return ReconstructionTarget(self._input, self.mask_fraction)
         if self.objective == "classification":
-            return ClassificationTarget()
+            return classification_target(y, self)
         if self.objective == "regression":
             return RegressionTarget()
-        return infer_target(y)
+        return infer_target(y, self)
 
     def _embedding_width(self) -> int | None:
         return self.n_components
@@ -207,9 +208,10 @@ default="auto"
             Training data; may hold missing values and categorical columns.
         y : array-like of shape (n_samples,) or (n_samples, n_targets), \
 default=None
-            The target the embedding is trained to predict. None (with
-            ``objective="auto"`` or ``"reconstruction"``) trains without labels,
-            by reconstructing masked rows of ``X``.
+            The target the embedding is trained to predict; a 2-D ``y`` of labels
+            is learned as :class:`AttentionMLPClassifier` learns it, one output
+            per column. None (with ``objective="auto"`` or ``"reconstruction"``)
+            trains without labels, by reconstructing masked rows of ``X``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples in the loss.
 

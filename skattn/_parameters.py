@@ -163,7 +163,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         """Whether ``fit`` needs ``y`` (the extractor can learn without it)."""
         return True
 
-    def _class_weight(self) -> dict | str | None:
+    def _class_weight(self) -> dict | list | str | None:
         """Class weights to multiply into the sample weights (classifiers only)."""
         return None
 

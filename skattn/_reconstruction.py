@@ -81,7 +81,7 @@ class ReconstructionTarget(Target):
         return self.input.reconstruction_values(arrays)
 
     def sample_weight_factor(
-        self, y_encoded: np.ndarray, class_weight: dict | str | None
+        self, y_encoded: np.ndarray, class_weight: dict | list | str | None
     ) -> np.ndarray:
         return np.ones(len(y_encoded))
 

@@ -3,9 +3,8 @@
 A target object names itself (``name``, the ``objective`` it learns), encodes ``y``
 for the network, supplies the per-sample loss and the validation score, and decodes
 the network's outputs back to the user's terms. The estimators hold one
-(``_target``) and never branch on its type. A new kind of target (multi-label,
-quantiles) is a new class here, with the estimator or ``objective`` value that makes
-it.
+(``_target``) and never branch on its type. A new kind of target is a new class
+here, with the estimator or ``objective`` value that makes it.
 """
 
 from __future__ import annotations
@@ -15,12 +14,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from scipy.special import log_softmax, softmax
+from scipy.special import log_expit, log_softmax, softmax
 from sklearn.metrics import r2_score
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from torch import Tensor, nn
 
 from ._sklearn_private import check_y
@@ -70,7 +70,7 @@ class Target(ABC):
 
     @abstractmethod
     def sample_weight_factor(
-        self, y_encoded: np.ndarray, class_weight: dict | str | None
+        self, y_encoded: np.ndarray, class_weight: dict | list | str | None
     ) -> np.ndarray:
         """Per-sample multipliers of the sample weights."""
 
@@ -153,25 +153,27 @@ class ClassificationTarget(_SupervisedTarget):
         return log_softmax(output, axis=1)
 
     def sample_weight_factor(
-        self, y_encoded: np.ndarray, class_weight: dict | str | None
+        self, y_encoded: np.ndarray, class_weight: dict | list | str | None
     ) -> np.ndarray:
         """Per-sample multipliers from ``class_weight`` (a dict keyed by label,
         "balanced" or None), as scikit-learn's classifiers apply it."""
-        if class_weight is None:
-            return np.ones(len(y_encoded))
-        if isinstance(class_weight, dict):  # keyed by label; re-key by index
-            unknown = set(class_weight) - set(self.classes_.tolist())
-            if unknown:
-                unknown_labels = sorted(unknown, key=str)
-                raise ValueError(
-                    f"class_weight has labels that are not classes: {unknown_labels}; "
-                    f"classes are {self.classes_.tolist()}"
-                )
-            class_weight = {
-                int(np.searchsorted(self.classes_, label)): weight
-                for label, weight in class_weight.items()
-            }
+        if isinstance(class_weight, list):
+            raise ValueError(
+                "class_weight as a list of dicts (one per output) is for a 2-D y; "
+                "for a 1-D y pass one dict keyed by label, or 'balanced'"
+            )
+        if isinstance(class_weight, dict):
+            class_weight = _weights_by_index(class_weight, self.classes_)
         return compute_sample_weight(class_weight, y_encoded)
+
+    def check_classes(self, classes: Any) -> None:
+        """Raise unless ``classes`` (of a later ``partial_fit``) are the fitted ones."""
+        if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the "
+                f"fitted classes_={self.classes_.tolist()}; a model's classes are "
+                "fixed by its first fit or partial_fit"
+            )
 
     def loss(self, output: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(output, target, reduction="none")  # (B,)
@@ -179,6 +181,259 @@ class ClassificationTarget(_SupervisedTarget):
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """Accuracy of the logits ``output`` (n, n_classes)."""
         return float(np.mean(output.argmax(axis=1) == target))
+
+
+def _weights_by_index(class_weight: dict, classes: np.ndarray) -> dict:
+    """``class_weight`` keyed by label, re-keyed by class index."""
+    unknown = set(class_weight) - set(classes.tolist())
+    if unknown:
+        unknown_labels = sorted(unknown, key=str)
+        raise ValueError(
+            f"class_weight has labels that are not classes: {unknown_labels}; "
+            f"classes are {classes.tolist()}"
+        )
+    return {
+        int(np.searchsorted(classes, label)): weight
+        for label, weight in class_weight.items()
+    }
+
+
+class MultiOutputClassificationTarget(_SupervisedTarget):
+    """Several columns of labels: a binary indicator matrix (multi-label) or
+    columns of classes of any type (multi-output).
+
+    Each output with two classes has one logit, learned with the binary
+    cross-entropy of its sigmoid; an output with more classes has one logit per
+    class and a softmax; an output with one class has no logit. The loss is the
+    mean over the outputs, so that the learning rate does not depend on their
+    number. The validation score is the mean of the outputs' accuracies (one minus
+    the Hamming loss), which moves in finer steps than exact-match accuracy with
+    many outputs. Validation splits are not stratified: most combinations of
+    labels are rare.
+
+    Attributes
+    ----------
+    classes_ : list of ndarray
+        The sorted labels of each output. For a binary indicator matrix, every
+        output has the labels of the whole matrix (``[0, 1]``), even when one column
+        holds only one of them.
+    """
+
+    name = "classification"
+    stratify = False
+
+    def fit(
+        self, y: Any, estimator: object, classes: Any = None
+    ) -> MultiOutputClassificationTarget:
+        """Learn each output's classes from ``y``, or take ``classes``: one array
+        of labels per output, or one array for all of them."""
+        y = self.check(y, estimator)
+        columns = _label_columns(y)
+        if classes is not None:
+            self.classes_ = _classes_per_output(classes, len(columns))
+        elif y.dtype.kind in "biuf" and type_of_target(y) == "multilabel-indicator":
+            self.classes_ = [np.unique(y)] * len(columns)
+        else:
+            self.classes_ = [np.unique(column) for column in columns]
+        if all(len(labels) < 2 for labels in self.classes_):
+            raise ValueError(
+                "A classifier needs samples of at least 2 classes in some column of "
+                "y; every column of y holds one class"
+            )
+        # Logits per output: none for one class, one (a sigmoid) for two.
+        widths = [
+            len(labels) if len(labels) > 2 else len(labels) - 1
+            for labels in self.classes_
+        ]
+        self._offsets = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+        return self
+
+    @staticmethod
+    def check(y: Any, estimator: object) -> np.ndarray:
+        """``y`` as a dense 2-D array, or a ValueError."""
+        y = check_y(y, multi_output=True, estimator=estimator)
+        if sp.issparse(y):
+            y = y.toarray()
+        if y.ndim != 2:
+            raise ValueError(
+                f"y must be 2-D for multi-output classification; got {y.ndim}-D"
+            )
+        return y
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self._offsets[-1])
+
+    def _groups(self) -> list[tuple[int, int, int]]:
+        """``(output, first logit, logit after the last)`` of each output."""
+        return [
+            (k, int(self._offsets[k]), int(self._offsets[k + 1]))
+            for k in range(len(self.classes_))
+        ]
+
+    def encode(self, y: Any, estimator: object) -> np.ndarray:
+        """Class indices (n_samples, n_outputs) int64; unseen labels are an error."""
+        y = self.check(y, estimator)
+        if y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} columns but the first fit had {len(self.classes_)}"
+            )
+        encoded = np.empty(y.shape, dtype=np.int64)
+        for k, (labels, column) in enumerate(
+            zip(self.classes_, _label_columns(y), strict=True)
+        ):
+            unseen = np.setdiff1d(np.unique(column), labels)
+            if len(unseen):
+                raise ValueError(
+                    f"column {k} of y contains labels that are not among its "
+                    f"classes: {unseen.tolist()}; its classes, from the first fit's "
+                    f"y or partial_fit's classes argument, are {labels.tolist()}"
+                )
+            encoded[:, k] = np.searchsorted(labels, column)
+        return encoded
+
+    def _indices(self, output: np.ndarray) -> np.ndarray:
+        """The most probable class index of each output, (n, n_outputs)."""
+        indices = np.zeros((len(output), len(self.classes_)), dtype=np.int64)
+        for k, start, stop in self._groups():
+            if stop - start == 1:
+                indices[:, k] = output[:, start] > 0
+            elif stop - start > 1:
+                indices[:, k] = output[:, start:stop].argmax(axis=1)
+        return indices
+
+    def decode(self, output: np.ndarray) -> np.ndarray:
+        """The most probable label of each output, (n, n_outputs), from logits."""
+        indices = self._indices(output)
+        dtypes = {labels.dtype for labels in self.classes_}
+        labels = np.empty(
+            indices.shape, dtype=dtypes.pop() if len(dtypes) == 1 else object
+        )
+        for k, classes in enumerate(self.classes_):
+            labels[:, k] = classes[indices[:, k]]
+        return labels
+
+    def log_probabilities(self, output: np.ndarray) -> list[np.ndarray]:
+        """Per output, the log-probabilities (n, n_classes) of its classes."""
+        result = []
+        for _, start, stop in self._groups():
+            if stop == start:  # one class
+                result.append(np.zeros((len(output), 1)))
+            elif stop - start == 1:  # log(1 - sigmoid(z)), log(sigmoid(z))
+                logit = output[:, start]
+                result.append(np.column_stack([log_expit(-logit), log_expit(logit)]))
+            else:
+                result.append(log_softmax(output[:, start:stop], axis=1))
+        return result
+
+    def probabilities(self, output: np.ndarray) -> list[np.ndarray]:
+        """Per output, the probabilities (n, n_classes), columns as its classes."""
+        return [np.exp(log_proba) for log_proba in self.log_probabilities(output)]
+
+    def sample_weight_factor(
+        self, y_encoded: np.ndarray, class_weight: dict | str | list | None
+    ) -> np.ndarray:
+        """Per-sample multipliers from ``class_weight``: None, "balanced" or one
+        dict per output keyed by its labels; the outputs' weights multiply, as in
+        scikit-learn's multi-output forests."""
+        if isinstance(class_weight, dict):
+            raise ValueError(
+                "for a 2-D y, class_weight must be 'balanced', None or a list of "
+                f"{len(self.classes_)} dicts, one per column of y, keyed by its labels"
+            )
+        if isinstance(class_weight, list):
+            if len(class_weight) != len(self.classes_):
+                raise ValueError(
+                    f"class_weight has {len(class_weight)} dicts but y has "
+                    f"{len(self.classes_)} columns; pass one dict per column"
+                )
+            class_weight = [
+                _weights_by_index(weights, labels)
+                for weights, labels in zip(class_weight, self.classes_, strict=True)
+            ]
+        if class_weight is None:
+            return np.ones(len(y_encoded))
+        return compute_sample_weight(class_weight, y_encoded)
+
+    def check_classes(self, classes: Any) -> None:
+        """Raise unless ``classes`` (of a later ``partial_fit``) are the fitted ones."""
+        given = _classes_per_output(classes, len(self.classes_))
+        if not all(map(np.array_equal, given, self.classes_)):
+            raise ValueError(
+                f"classes={[c.tolist() for c in given]} differ from the fitted "
+                f"classes_={[c.tolist() for c in self.classes_]}; a model's classes "
+                "are fixed by its first fit or partial_fit"
+            )
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """Per-sample loss (B,): the mean over outputs of their cross-entropies,
+        from logits (B, n_logits) and class indices (B, n_outputs)."""
+        losses = []
+        groups = self._groups()
+        binary = [k for k, start, stop in groups if stop - start == 1]
+        if binary:  # all the sigmoids in one call
+            logits = output[:, [int(self._offsets[k]) for k in binary]]  # (B, K2)
+            losses.append(
+                F.binary_cross_entropy_with_logits(
+                    logits, target[:, binary].to(logits.dtype), reduction="none"
+                ).sum(dim=1)
+            )
+        for k, start, stop in groups:
+            if stop - start > 1:
+                losses.append(
+                    F.cross_entropy(
+                        output[:, start:stop], target[:, k], reduction="none"
+                    )
+                )
+        n_learned = sum(stop > start for _, start, stop in groups)
+        return torch.stack(losses).sum(dim=0) / n_learned  # (B,)
+
+    def score(self, output: np.ndarray, target: np.ndarray) -> float:
+        """Mean accuracy over the outputs (one minus the Hamming loss)."""
+        return float(np.mean(self._indices(output) == target))
+
+
+def _label_columns(y: np.ndarray) -> list[np.ndarray]:
+    """The columns of a 2-D ``y``, each checked as classification labels.
+
+    A pandas ``y`` with a column of strings and one of numbers arrives as one
+    object array; a column of numbers is given back its numeric dtype (scikit-learn
+    reads an object array of numbers as labels of unknown type)."""
+    columns = []
+    for k, column in enumerate(y.T):
+        if column.dtype == object:
+            is_string = [isinstance(label, str) for label in column]
+            if not any(is_string):
+                column = np.asarray(column.tolist())
+            elif not all(is_string):
+                raise ValueError(
+                    f"column {k} of y mixes strings with other labels; a column's "
+                    "labels must be all strings or all numbers"
+                )
+        try:
+            check_classification_targets(column)
+        except ValueError as error:
+            raise ValueError(f"column {k} of y: {error}") from None
+        columns.append(column)
+    return columns
+
+
+def _classes_per_output(classes: Any, n_outputs: int) -> list[np.ndarray]:
+    """``partial_fit``'s ``classes`` for a 2-D y: one array-like of labels per
+    column, or one array-like that every column shares; sorted and unique."""
+    per_output = (
+        isinstance(classes, list | tuple)
+        and len(classes) > 0
+        and all(np.ndim(labels) == 1 for labels in classes)
+    )
+    if not per_output:
+        return [np.unique(np.asarray(classes))] * n_outputs
+    if len(classes) != n_outputs:
+        raise ValueError(
+            f"classes has {len(classes)} arrays of labels but y has {n_outputs} "
+            "columns; pass one per column, or one array of labels for all columns"
+        )
+    return [np.unique(np.asarray(labels)) for labels in classes]
 
 
 # Losses of AttentionMLPRegressor, per sample on the standardised scale: (B, O) -> (B,).
@@ -290,7 +545,7 @@ class RegressionTarget(_SupervisedTarget):
         return y.ravel() if self.is_1d_ else y
 
     def sample_weight_factor(
-        self, y_encoded: np.ndarray, class_weight: dict | str | None
+        self, y_encoded: np.ndarray, class_weight: dict | list | str | None
     ) -> np.ndarray:
         return np.ones(len(y_encoded))
 
@@ -314,11 +569,27 @@ class RegressionTarget(_SupervisedTarget):
         return float(r2_score(target, output))
 
 
-def infer_target(y: Any) -> ClassificationTarget | RegressionTarget:
-    """Pick the target kind for ``objective="auto"`` from the values of ``y``."""
-    from sklearn.utils.multiclass import type_of_target
+def classification_target(
+    y: Any, estimator: object
+) -> ClassificationTarget | MultiOutputClassificationTarget:
+    """The classification target for ``y``: multi-output for a 2-D ``y`` of more
+    than one column (a column vector is one output, raveled with a warning)."""
+    y = check_y(y, multi_output=True, estimator=estimator)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return MultiOutputClassificationTarget()
+    return ClassificationTarget()
 
+
+def infer_target(
+    y: Any, estimator: object
+) -> ClassificationTarget | MultiOutputClassificationTarget | RegressionTarget:
+    """Pick the target kind for ``objective="auto"`` from the values of ``y``."""
     kind = type_of_target(y, input_name="y")
-    if kind in ("binary", "multiclass"):
-        return ClassificationTarget()
+    if kind in (
+        "binary",
+        "multiclass",
+        "multilabel-indicator",
+        "multiclass-multioutput",
+    ):
+        return classification_target(y, estimator)
     return RegressionTarget()
