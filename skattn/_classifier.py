@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
@@ -44,8 +45,9 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
     class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes, as ``{label: weight}``; "balanced" weighs classes
         inversely to their frequency. Multiplied into ``sample_weight``. For a 2-D
-        ``y``, one dict per column (``[{0: 1, 1: 5}, ...]`` for multi-label), and a
-        sample's weights over the columns multiply, as in scikit-learn's forests.
+        ``y``, one dict per column (``[{0: 1, 1: 5}, ...]`` for multi-label), or
+        "balanced" per column; a sample's weights over the columns multiply, as in
+        scikit-learn's forests. ``partial_fit`` refuses "balanced".
 
     %(input_parameters)s
 
@@ -193,7 +195,8 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels of any type (ints, strings, ...); at least two classes.
             2-D: a binary indicator matrix (multi-label) or one column of labels
-            per output; a sparse indicator matrix is accepted.
+            per output, with two classes in at least one column; a sparse
+            indicator matrix is accepted.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples in the loss.
 
@@ -316,6 +319,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         score : float
             Mean (weighted) accuracy.
         """
+        check_is_fitted(self)
         if not isinstance(self._target, MultiOutputClassificationTarget):
             return float(super().score(X, y, sample_weight))
         # accuracy_score refuses columns of several classes; this is its subset

@@ -215,8 +215,13 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
     ----------
     classes_ : list of ndarray
         The sorted labels of each output. For a binary indicator matrix, every
-        output has the labels of the whole matrix (``[0, 1]``), even when one column
-        holds only one of them.
+        output has the two values of the whole matrix (``[0, 1]``, usually), even
+        when one column holds only one of them.
+
+    Notes
+    -----
+    ``n_outputs`` is, as for every target, the width of the network's output
+    layer: the number of logits, not of columns of ``y``.
     """
 
     name = "classification"
@@ -342,6 +347,11 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
                 f"{len(self.classes_)} dicts, one per column of y, keyed by its labels"
             )
         if isinstance(class_weight, list):
+            if not all(isinstance(weights, dict) for weights in class_weight):
+                raise ValueError(
+                    "class_weight as a list must hold one dict per column of y; got "
+                    f"{class_weight!r}"
+                )
             if len(class_weight) != len(self.classes_):
                 raise ValueError(
                     f"class_weight has {len(class_weight)} dicts but y has "
@@ -425,15 +435,19 @@ def _classes_per_output(classes: Any, n_outputs: int) -> list[np.ndarray]:
         isinstance(classes, list | tuple)
         and len(classes) > 0
         and all(np.ndim(labels) == 1 for labels in classes)
-    )
+    ) or (isinstance(classes, np.ndarray) and classes.ndim == 2)
     if not per_output:
-        return [np.unique(np.asarray(classes))] * n_outputs
-    if len(classes) != n_outputs:
+        per_column = [np.unique(np.asarray(classes))] * n_outputs
+    elif len(classes) != n_outputs:
         raise ValueError(
             f"classes has {len(classes)} arrays of labels but y has {n_outputs} "
             "columns; pass one per column, or one array of labels for all columns"
         )
-    return [np.unique(np.asarray(labels)) for labels in classes]
+    else:
+        per_column = [np.unique(np.asarray(labels)) for labels in classes]
+    if any(len(labels) == 0 for labels in per_column):
+        raise ValueError("classes holds an empty array of labels; every column has one")
+    return per_column
 
 
 # Losses of AttentionMLPRegressor, per sample on the standardised scale: (B, O) -> (B,).
@@ -583,8 +597,13 @@ def classification_target(
 def infer_target(
     y: Any, estimator: object
 ) -> ClassificationTarget | MultiOutputClassificationTarget | RegressionTarget:
-    """Pick the target kind for ``objective="auto"`` from the values of ``y``."""
-    kind = type_of_target(y, input_name="y")
+    """Pick the target kind for ``objective="auto"`` from the values of ``y``: labels
+    (strings, integers, an indicator matrix) are classes, real values regression."""
+    checked = check_y(y, multi_output=True, estimator=estimator)
+    if checked.ndim == 2 and checked.shape[1] > 1 and checked.dtype == object:
+        # Columns of labels of several types, which type_of_target cannot sort.
+        return MultiOutputClassificationTarget()
+    kind = type_of_target(checked, input_name="y")
     if kind in (
         "binary",
         "multiclass",
