@@ -84,7 +84,9 @@ learning_rate : float, default=1e-3
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping (stratified for
-        classification of a 1-D ``y``). Only used when early stopping is on.
+        classification of a 1-D ``y`` when every class has two samples and the
+        split has room for one of each, else random). Only used when early
+        stopping is on.
 
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` before training stops.

@@ -127,7 +127,9 @@ class PiecewiseLinearEmbedding(NumericalEmbedding):
     ) -> None:
         super().__init__(n_features=n_features, d_token=d_token, bin_edges=bin_edges)
         assert bin_edges is not None  # checked by the base class
-        self._set_bins(torch.as_tensor(bin_edges, dtype=torch.float32))
+        # On the CPU always: the edges are data (and load_model builds the rest of
+        # the network on the meta device, to check the shapes of a file).
+        self._set_bins(torch.as_tensor(bin_edges, dtype=torch.float32, device="cpu"))
         n_bins = bin_edges.shape[1] - 1
         bin_bound = 1 / math.sqrt(n_bins)  # NOTE: rtdl's per-feature linear layer.
         self.weight = self._uniform(n_features, n_bins, d_token, bound=bin_bound)

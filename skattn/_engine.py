@@ -100,6 +100,14 @@ class ValidationScore(Callback):
             net.history.record("valid_score", self.score(outputs, targets))
 
 
+class _StopTraining(Exception):
+    """Raised by a callback to end training after the current epoch.
+
+    skorch ends training quietly on a ``KeyboardInterrupt``; skattn's loop does not
+    (:meth:`_Net.partial_fit`), so that Ctrl-C reaches the caller, and stopping
+    early has a signal of its own."""
+
+
 class StopWhenStalled(Callback):
     """Stop once ``monitor`` has not fallen by ``tol`` for ``patience`` epochs.
 
@@ -139,11 +147,26 @@ class StopWhenStalled(Callback):
             self.stalled_ = True
             if net.verbose:
                 print(f"Stopping: {self.monitor} stalled for {self.patience} epochs.")
-            raise KeyboardInterrupt  # skorch's signal to end fit cleanly
+            raise _StopTraining
 
     def on_train_end(self, net: NeuralNet, **kwargs: object) -> None:
         if self.best_state_ is not None and self.best_epoch_ != len(net.history):
             net.module_.load_state_dict(self.best_state_)
+
+
+class RaiseOnDivergence(Callback):
+    """End training with an error once the training loss is not finite: weights
+    past a NaN are no model. scikit-learn's MLP raises too ("Solver produced
+    non-finite parameter weights"); the estimator then keeps its previous state."""
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
+        train_loss = float(net.history[-1, "train_loss"])
+        if not math.isfinite(train_loss):
+            raise ValueError(
+                f"Training diverged: the training loss was {train_loss} after epoch "
+                f"{len(net.history)}. Lower learning_rate (it is {net.lr:g}), or "
+                "scale inputs and targets of extreme magnitude."
+            )
 
 
 class _Net(NeuralNet):
@@ -165,6 +188,23 @@ class _Net(NeuralNet):
         self.autocast_dtype = autocast_dtype
         self.world_size = world_size
         super().__init__(*args, **kwargs)
+
+    def partial_fit(
+        self, X: Any, y: Any = None, classes: Any = None, **fit_params: Any
+    ) -> _Net:
+        """skorch's ``partial_fit``, except that only :class:`_StopTraining` ends
+        training quietly: a ``KeyboardInterrupt`` (Ctrl-C) propagates, as it does
+        out of scikit-learn's estimators, and the estimator puts its previous state
+        back."""
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, _routing_method="partial_fit", **fit_params)
+        except _StopTraining:
+            pass
+        self.notify("on_train_end", X=X, y=y)
+        return self
 
     def infer(self, x: dict[str, Tensor], **fit_params: object) -> Tensor:
         inputs = {k: v for k, v in x.items() if k != WEIGHT_KEY}
@@ -395,10 +435,13 @@ def _callbacks(
     verbose: int,
 ) -> list[tuple[str, Callback]]:
     """The training callbacks, in the order they run: the validation score (with
-    a ``score``), ``stopper``, the warm-up and cosine schedule (with
-    ``schedule_steps``, the steps of the schedule and of its warm-up; see
-    :func:`warmup_cosine`), and the progress bar (``verbose >= 2``)."""
-    callbacks: list[tuple[str, Callback]] = [("stopper", stopper)]
+    a ``score``), the divergence check, ``stopper``, the warm-up and cosine
+    schedule (with ``schedule_steps``, the steps of the schedule and of its
+    warm-up; see :func:`warmup_cosine`), and the progress bar (``verbose >= 2``)."""
+    callbacks: list[tuple[str, Callback]] = [
+        ("divergence", RaiseOnDivergence()),
+        ("stopper", stopper),
+    ]
     if score is not None:
         callbacks.insert(0, ("valid_score", ValidationScore(score)))
     if schedule_steps is not None:

@@ -21,6 +21,7 @@ default trusted ones (numpy, scikit-learn) and the few skattn classes that
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 import zipfile
@@ -35,7 +36,12 @@ from ._inputs import PairInput, SingleInput
 from ._inputs.table_encoder import TabularEncoder
 from ._regressor import AttentionMLPRegressor
 from ._runtime import resolve_device
-from ._targets import Target
+from ._targets import (
+    ClassificationTarget,
+    MultiOutputClassificationTarget,
+    RegressionTarget,
+    Target,
+)
 
 FORMAT = "skattn-model"
 # 2: the numerical embedding is a submodule of the tokenizer, so its weights are named
@@ -51,6 +57,15 @@ _ESTIMATORS = {
         AttentionMLPRegressor,
     )
 }
+# The targets each estimator can hold: a file naming another estimator was altered.
+_TARGETS: dict[str, tuple[type, ...]] = {
+    "AttentionMLPClassifier": (ClassificationTarget, MultiOutputClassificationTarget),
+    "AttentionMLPRegressor": (RegressionTarget,),
+    "AttentionFeatureExtractor": (Target,),
+}
+# What every fit sets and the network is built from, beside the parameters.
+_FITTED_ATTRIBUTES = ("_input", "_target", "input_kind_", "n_features_in_",
+                      "n_latent_tokens_")  # fmt: skip
 # skattn's classes that a saved state holds, by the names skops gives them. load_model
 # trusts these and skops' default types, nothing else: trusting every "skattn.*" name
 # would trust anything importable from skattn's modules (skorch's NeuralNet, say, whose
@@ -182,8 +197,10 @@ AttentionFeatureExtractor
     }
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("config.json", json.dumps(config, indent=2))
-        archive.writestr("weights.safetensors", safetensors_torch.save(weights))
-        archive.writestr("state.skops", skops_io.dumps(state))
+        # Stored, not compressed: see _MAX_INFLATION.
+        stored = zipfile.ZIP_STORED
+        archive.writestr("weights.safetensors", safetensors_torch.save(weights), stored)
+        archive.writestr("state.skops", skops_io.dumps(state), stored)
 
 
 def load_model(path: str | os.PathLike, *, device: Any = "auto") -> BaseAttentionMLP:
@@ -208,8 +225,11 @@ AttentionFeatureExtractor
     ------
     ValueError
         If the file is not a skattn model file, was written in another format
-        version (older or newer) than this skattn's, or its state names types that
-        skattn does not trust.
+        version (older or newer) than this skattn's, its state names types that
+        skattn does not trust, or it is malformed: a member that would inflate past
+        what save_model writes, invalid or out-of-bounds parameters, weights whose
+        names or shapes do not fit the network the state describes. These are
+        checked before the weights are read or the network is built.
 
     See Also
     --------
@@ -217,44 +237,202 @@ AttentionFeatureExtractor
     """
     safetensors_torch, skops_io = _import_backends()
     target_device = resolve_device(device)
+    name = os.fspath(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-            weights_bytes = archive.read("weights.safetensors")
-            state_bytes = archive.read("state.skops")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+        config, weights_bytes, state_bytes = _read_archive(path)
+        _check_config(config, path)
+        with zipfile.ZipFile(io.BytesIO(state_bytes)) as state_archive:
+            _check_inflation(state_archive, f"{name!r} (state.skops)")
+        untrusted = skops_io.get_untrusted_types(data=state_bytes)
+        foreign = [type_ for type_ in untrusted if type_ not in _STATE_TYPES]
+        if foreign:
+            raise ValueError(
+                f"{name!r} holds types that skattn does not trust: {foreign}. "
+                "skattn.save_model never writes them, so the file was altered or "
+                "made by something else; load it only if you trust its source, "
+                "with pickle."
+            )
+        state = skops_io.loads(state_bytes, trusted=untrusted)
+        estimator = _estimator_from_state(config["estimator"], state, name)
+        _check_weights(weights_bytes, _expected_weights(estimator), name)
+        weights = safetensors_torch.load(weights_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # ValueErrors
         raise ValueError(
-            f"{os.fspath(path)!r} is not a model file written by skattn.save_model: "
-            f"{exc}"
+            f"{name!r} is not a valid skattn model file: {type(exc).__name__}: {exc}"
         ) from exc
-    _check_config(config, path)
-    untrusted = skops_io.get_untrusted_types(data=state_bytes)
-    foreign = [name for name in untrusted if name not in _STATE_TYPES]
-    if foreign:
+    except (ValueError, OSError):
+        raise
+    except Exception as exc:  # a malformed file: say so, whatever broke
         raise ValueError(
-            f"{os.fspath(path)!r} holds types that skattn does not trust: {foreign}. "
-            "skattn.save_model never writes them, so the file was altered or made "
-            "by something else; load it only if you trust its source, with pickle."
-        )
-    state = skops_io.loads(state_bytes, trusted=untrusted)
+            f"{name!r} is not a valid skattn model file: {type(exc).__name__}: {exc}"
+        ) from exc
+    estimator._load_network(weights, target_device)
+    return estimator
 
-    estimator = _ESTIMATORS[config["estimator"]].__new__(
-        _ESTIMATORS[config["estimator"]]
-    )
+
+# What a model file may hold, checked before anything is read or built: save_model
+# stores the weights and the state uncompressed (weights barely compress: 1.16x on
+# a trained network) and compresses only the small config, so a member that would
+# inflate far past its compressed size is refused before it is read: a file then
+# never makes load_model hold much more than twice its own size.
+_MAX_INFLATION = 2.0
+_INFLATION_ALLOWANCE = 1 << 16  # bytes, for the config's compressible JSON
+_MAX_CONFIG_BYTES = 1 << 20
+# Architecture bounds of a loadable model: far above any trained network, low enough
+# that building the network's modules takes no time.
+_MAX_BLOCKS = 256
+_MEMBERS = ("config.json", "weights.safetensors", "state.skops")
+_SAFETENSORS_DTYPES = {
+    torch.float32: "F32",
+    torch.float64: "F64",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.bool: "BOOL",
+}
+
+
+def _read_archive(path: str | os.PathLike) -> tuple[Any, bytes, bytes]:
+    """The parsed config and the raw weights and state of a model file, every
+    member's size checked before it is read."""
+    name = os.fspath(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(
+            f"{name!r} is not a model file written by skattn.save_model: {exc}"
+        ) from exc
+    with archive:
+        members = {info.filename: info for info in archive.infolist()}
+        lacking = [member for member in _MEMBERS if member not in members]
+        if lacking:
+            raise ValueError(
+                f"{name!r} is not a model file written by skattn.save_model: it "
+                f"has no {lacking}"
+            )
+        _check_inflation(archive, f"{name!r}")
+        if members["config.json"].file_size > _MAX_CONFIG_BYTES:
+            raise ValueError(f"{name!r}: config.json is larger than a config can be")
+        # A member never yields more than its declared size (zipfile stops there
+        # and checks the CRC), so these reads are bounded by the checks above.
+        config_bytes, weights_bytes, state_bytes = map(archive.read, _MEMBERS)
+    return json.loads(config_bytes), weights_bytes, state_bytes
+
+
+def _check_inflation(archive: zipfile.ZipFile, name: str) -> None:
+    """Raise if a member of ``archive`` would inflate past what save_model
+    writes: members stored as they are, or compressed JSON of a few kB."""
+    for info in archive.infolist():
+        limit = int(_MAX_INFLATION * info.compress_size) + _INFLATION_ALLOWANCE
+        if info.file_size > limit:
+            raise ValueError(
+                f"{name}: {info.filename} declares {info.file_size} bytes from "
+                f"{info.compress_size} compressed, more than a model file holds (at "
+                f"most {limit}); the file was not written by save_model"
+            )
+
+
+def _estimator_from_state(
+    estimator_name: str, state: Any, name: str
+) -> BaseAttentionMLP:
+    """An estimator holding ``state``, once the state is shown to be a fitted
+    model of that class with valid, bounded parameters."""
+    cls = _ESTIMATORS[estimator_name]
+    if not isinstance(state, dict):
+        raise ValueError(f"{name!r}: the saved state is not a dict of attributes")
+    target = state.get("_target")
+    if target is not None and not isinstance(target, _TARGETS[estimator_name]):
+        raise ValueError(
+            f"{name!r} says it holds a {estimator_name}, but its target is a "
+            f"{type(target).__name__}, which a {estimator_name} never has"
+        )
+    missing = [
+        attribute
+        for attribute in (*cls._get_param_names(), *_FITTED_ATTRIBUTES)
+        if attribute not in state and attribute not in _NOT_IN_STATE
+    ]
+    if missing:
+        raise ValueError(f"{name!r}: the saved state lacks {missing}")
+    estimator = cls.__new__(cls)
     estimator.__dict__.update(state)
     estimator.pretrained = None
-    estimator._load_network(safetensors_torch.load(weights_bytes), target_device)
+    estimator._validate_params()  # an InvalidParameterError is a ValueError
+    for parameter in ("n_blocks", "n_cross_blocks"):
+        if getattr(estimator, parameter) > _MAX_BLOCKS:
+            raise ValueError(
+                f"{name!r}: {parameter}={getattr(estimator, parameter)} is more than "
+                f"a loadable model has (at most {_MAX_BLOCKS})"
+            )
+    if not isinstance(estimator._input, SingleInput | PairInput):
+        raise ValueError(f"{name!r}: the saved input encoder is not skattn's")
     return estimator
+
+
+def _expected_weights(estimator: BaseAttentionMLP) -> dict[str, tuple[str, list[int]]]:
+    """The name, dtype and shape of every weight the estimator's network has, from
+    a network built on the meta device: no memory, whatever sizes it declares."""
+    with torch.device("meta"), torch.random.fork_rng(devices=[]):
+        module = estimator._build_module()
+    return {
+        key: (
+            _SAFETENSORS_DTYPES.get(tensor.dtype, str(tensor.dtype)),
+            list(tensor.shape),
+        )
+        for key, tensor in module.state_dict().items()
+    }
+
+
+def _check_weights(
+    weights_bytes: bytes, expected: dict[str, tuple[str, list[int]]], name: str
+) -> None:
+    """Raise unless the safetensors header of ``weights_bytes`` declares exactly
+    the ``expected`` tensors; read before any tensor is."""
+    if len(weights_bytes) < 8:
+        raise ValueError(f"{name!r}: the weights are truncated")
+    header_size = int.from_bytes(weights_bytes[:8], "little")
+    if header_size > len(weights_bytes) - 8:
+        raise ValueError(f"{name!r}: the weights' header is longer than the weights")
+    header = json.loads(weights_bytes[8 : 8 + header_size])
+    if not isinstance(header, dict):
+        raise ValueError(f"{name!r}: the weights' header is not a JSON object")
+    header.pop("__metadata__", None)
+    declared = {
+        key: (entry.get("dtype"), entry.get("shape"))
+        for key, entry in header.items()
+        if isinstance(entry, dict)
+    }
+    if declared != expected:
+        extra = sorted(set(declared) - set(expected))[:5]
+        lacking = sorted(set(expected) - set(declared))[:5]
+        differ = [
+            f"{key}: {declared[key]} instead of {expected[key]}"
+            for key in sorted(set(declared) & set(expected))
+            if declared[key] != expected[key]
+        ][:5]
+        raise ValueError(
+            f"{name!r}: the weights do not fit the network its state describes "
+            f"(unexpected: {extra}; missing: {lacking}; different: {differ})"
+        )
 
 
 def _check_config(config: dict[str, Any], path: str | os.PathLike) -> None:
     """Raise unless ``config`` is that of a model file in this skattn's format."""
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
+            "(its config is not a JSON object)"
+        )
     if config.get("format") != FORMAT or config.get("estimator") not in _ESTIMATORS:
         raise ValueError(
             f"{os.fspath(path)!r} is not a model file written by skattn.save_model "
             f"(config: {config})"
         )
     version = config.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(
+            f"{os.fspath(path)!r} has format version {version!r}, not an integer"
+        )
     if version > FORMAT_VERSION:
         raise ValueError(
             f"{os.fspath(path)!r} has format version {version}, newer than this "

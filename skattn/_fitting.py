@@ -10,6 +10,7 @@ a :class:`Round`.
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -97,6 +98,31 @@ def _dataset(
     return TensorDataset(inputs, tensor(y_encoded), tensor(weight))
 
 
+def _can_stratify(labels: np.ndarray, test_fraction: float) -> bool:
+    """Whether a split stratified on ``labels`` exists: every class has two
+    members, and each side has room for one of every class. When it does not (a
+    class of one sample, more classes than validation rows), the split is a plain
+    random one."""
+    counts = np.unique(labels, return_counts=True)[1]
+    n_test = math.ceil(test_fraction * len(labels))
+    n_train = len(labels) - n_test
+    return bool(counts.min() >= 2 and min(n_test, n_train) >= len(counts))
+
+
+def _weights_snapshot(module: nn.Module) -> tuple[torch.device, dict[str, Tensor]]:
+    """The device and a copy of the weights of ``module``, to put back."""
+    device = next(module.parameters()).device
+    return device, {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _restore_weights(
+    module: nn.Module, snapshot: tuple[torch.device, dict[str, Tensor]]
+) -> None:
+    device, weights = snapshot
+    module.to(device)
+    module.load_state_dict(weights)
+
+
 class FitMixin(ExplanationsMixin):
     """``fit`` and ``partial_fit`` of :class:`~skattn._base.BaseAttentionMLP`."""
 
@@ -107,8 +133,6 @@ class FitMixin(ExplanationsMixin):
         rng = check_random_state(self.random_state)
         start = not (self.warm_start and hasattr(self, "module_"))
         seeds = draw_seeds(rng, 2 if start else 1, device, self.distributed)
-        for name in ("_optimizer_state", "_n_partial_fit_calls"):
-            self.__dict__.pop(name, None)  # from an earlier partial_fit
         plan = Round(
             start=start,
             max_epochs=self.max_iter,
@@ -117,6 +141,8 @@ class FitMixin(ExplanationsMixin):
             probe=True,
         )
         result = self._run_round(X, y, sample_weight, plan, seeds, device)
+        for name in ("_optimizer_state", "_n_partial_fit_calls"):
+            self.__dict__.pop(name, None)  # from an earlier partial_fit
         self.n_iter_ = result.n_epochs
         self.loss_curve_ = result.train_loss
         self.validation_scores_ = result.valid_score
@@ -192,7 +218,15 @@ class FitMixin(ExplanationsMixin):
         device: torch.device,
     ) -> TrainingResult:
         """Check, (start,) encode, train and finish; ``seeds`` are the input
-        encoder's (when starting) and the training's."""
+        encoder's (when starting) and the training's.
+
+        Transactional: the new state replaces the old only when the round ends
+        well. On any exception (``KeyboardInterrupt`` included) the attributes and
+        the network's weights of before are put back, so a fitted model stays the
+        model it was and an unfitted one keeps only its parameters."""
+        before = dict(self.__dict__)
+        # A new start builds a new network; continuing trains this one in place.
+        snapshot = None if plan.start else _weights_snapshot(self.module_)
         try:
             if plan.start:
                 source = pretrained_source(self, X)
@@ -222,13 +256,13 @@ class FitMixin(ExplanationsMixin):
                     optimizer_state=plan.optimizer_state,
                     schedule=plan.schedule,
                 )
+            self._finish(device, arrays, importance_rows, seed)
         except BaseException:
-            if plan.start:  # leave no half-fitted model: only the parameters stay
-                parameters = self.get_params(deep=False)
-                for name in [name for name in vars(self) if name not in parameters]:
-                    del self.__dict__[name]
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            if snapshot is not None:
+                _restore_weights(self.module_, snapshot)
             raise
-        self._finish(device, arrays, importance_rows, seed)
         return result
 
     def _check_labels_given(self, y: Any) -> None:
@@ -300,12 +334,15 @@ class FitMixin(ExplanationsMixin):
         weight = weight * self._target.sample_weight_factor(
             y_encoded, self._class_weight()
         )
-        if (weight < 0).any() or not weight.sum() > 0:
+        if (weight < 0).any() or not weight.max() > 0:
             raise ValueError(
                 "sample weights times class weights must be non-negative with a "
                 f"positive sum; got class_weight={self._class_weight()!r}"
             )
         # Mean one: the loss is then a weighted mean, and unit weights change nothing.
+        # Divided by the largest first, so that the mean of weights near the top of
+        # float64 (1e308) cannot overflow to inf and turn every weight into 0.
+        weight = weight / weight.max()
         return (weight / weight.mean()).astype(np.float32)
 
     def _datasets(
@@ -347,11 +384,14 @@ class FitMixin(ExplanationsMixin):
             early_stopping = n_samples > self._target.auto_early_stopping_min_samples
         if not early_stopping:
             return None
+        stratify = self._target.stratify and _can_stratify(
+            y_encoded, self.validation_fraction
+        )
         train_rows, valid_rows = train_test_split(
             np.arange(n_samples),
             test_size=self.validation_fraction,
             random_state=seed,
-            stratify=y_encoded if self._target.stratify else None,
+            stratify=y_encoded if stratify else None,
         )
         return train_rows, valid_rows
 

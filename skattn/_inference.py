@@ -88,4 +88,13 @@ class InferenceMixin(AttentionMLPParameters):
                 if rows.start == 0:
                     result = np.empty((n_samples, out.shape[1]))  # float64
                 result[rows] = out.float().cpu().numpy()
+        bad = ~np.isfinite(result).all(axis=1)
+        if bad.any():  # never a silent answer read off NaN (argmax picks class 0)
+            raise ValueError(
+                f"The network's outputs are not finite for {int(bad.sum())} of "
+                f"{n_samples} rows (the first: {np.flatnonzero(bad)[:5].tolist()}). "
+                "Their inputs are of a magnitude this model cannot handle (with "
+                f"numerical_scaling={self.numerical_scaling!r}); use "
+                "numerical_scaling='quantile' or rescale them."
+            )
         return result

@@ -21,7 +21,7 @@ from ._inputs import SINGLE_INPUTS, Input
 from ._network import AttentionMLPNetwork
 from ._pretrained import copy_body_weights
 from ._runtime import numpy_to_tensors
-from ._sklearn_private import Interval, StrOptions
+from ._sklearn_private import Interval, InvalidParameterError, StrOptions
 from ._targets import Target
 
 
@@ -153,6 +153,20 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
     _input: Input
     _target: Target
     _feature_importances: np.ndarray | None
+
+    def _validate_params(self) -> None:
+        """scikit-learn's validation of the parameters, and no bool where a number
+        is expected: scikit-learn's ``Interval(Integral, ...)`` takes ``True`` for
+        1, so ``d_token=True`` would otherwise build a network of width 1."""
+        super()._validate_params()
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            takes_bools = any(c in ("boolean", "verbose", bool) for c in constraints)
+            if isinstance(value, bool | np.bool_) and not takes_bools:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a "
+                    f"number or one of its named options, not a bool; got {value!r}."
+                )
 
     # -- hooks for subclasses -----------------------------------------------------
     @abstractmethod

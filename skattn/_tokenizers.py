@@ -96,7 +96,9 @@ class FeatureTokenizer(nn.Module):
                 "each categorical feature needs at least 2 codes (missing, unknown); "
                 f"got {list(category_cardinalities)}"
             )
-        cardinalities = torch.tensor(list(category_cardinalities), dtype=torch.long)
+        cardinalities = torch.tensor(
+            list(category_cardinalities), dtype=torch.long, device="cpu"
+        )
         offsets = torch.cumsum(cardinalities, 0) - cardinalities
         self.register_buffer("category_offsets", offsets, persistent=False)
         self.category_embedding = nn.Embedding(int(cardinalities.sum()), d_token)

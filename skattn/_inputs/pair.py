@@ -47,6 +47,11 @@ class TwoInputs:
     """
 
     def __init__(self, main: Any, context: Any) -> None:
+        if isinstance(main, TwoInputs) or isinstance(context, TwoInputs):
+            raise TypeError(
+                "TwoInputs holds two inputs, each a table or sequences; a TwoInputs "
+                "inside another is not supported"
+            )
         n_main, n_context = _num_samples(main), _num_samples(context)
         if n_main != n_context:
             raise ValueError(

@@ -122,7 +122,10 @@ def check_sequences(X: Any, *, steps_are_columns: bool) -> Sequences:
             "Input X contains infinity; sequences may hold NaN for missing values "
             "but must otherwise be finite."
         )
-    empty = np.flatnonzero(lengths == 0)
+    # A sequence without one observed value is refused whichever way it comes: in a
+    # 3-D array its all-NaN steps are padding (length 0); in a list, all missing.
+    observed = ~np.isnan(values).all(axis=2)  # (n, T)
+    empty = np.flatnonzero((lengths == 0) | ~observed.any(axis=1))
     if len(empty):
         raise ValueError(
             f"sequences {empty[:10].tolist()} have length 0 (no observed step); every "

@@ -11,6 +11,7 @@ here too, so that every error names the column at fault. :class:`TableInput`
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
@@ -158,6 +159,27 @@ def quantile_bin_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
     return edges
 
 
+# QuantileTransformer maps values within 1e-7 (an absolute threshold) of a column's
+# smallest or largest training value to that bound, so a column whose values all
+# lie within a few 1e-7 of each other collapses to its bounds. Such columns are
+# multiplied by a power of 2 (exact, and monotone, so their quantiles are the same)
+# that spreads them over at least one unit; others are left as they are.
+_QUANTILE_MIN_RANGE = 1e-3
+
+
+def _prescale(numerical: np.ndarray, numerical_scaling: str | None) -> np.ndarray:
+    """Per-column factors (n_numerical,) applied before the quantile scaling."""
+    factors = np.ones(numerical.shape[1])
+    if numerical_scaling != "quantile" or not numerical.size:
+        return factors
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        spread = np.nanmax(numerical, axis=0) - np.nanmin(numerical, axis=0)
+    narrow = (spread > 0) & (spread < _QUANTILE_MIN_RANGE)
+    factors[narrow] = 2.0 ** -np.floor(np.log2(spread[narrow]))
+    return factors
+
+
 class TabularEncoder:
     """Learn how to encode a table into ``(x_num, x_cat)`` network inputs.
 
@@ -300,9 +322,14 @@ class TabularEncoder:
         # "missing" token; it stays missing at predict (and stays out of the scaler,
         # whose statistics of an empty column would be NaN).
         self.never_observed_ = np.isnan(numerical).all(axis=0)
+        self.prescale_ = _prescale(numerical, self.numerical_scaling)
         self.scaler_ = self._make_scaler(numerical.shape[0])
         if self.scaler_ is not None and numerical.shape[1]:
-            self.scaler_.fit(np.where(self.never_observed_, 0.0, numerical))
+            # Overflowing statistics are caught, by name, in _scaled.
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.scaler_.fit(
+                    np.where(self.never_observed_, 0.0, numerical * self.prescale_)
+                )
         self.bin_edges_ = None
         if self.n_bins is not None:
             self.bin_edges_ = quantile_bin_edges(self._scaled(numerical), self.n_bins)
@@ -339,11 +366,24 @@ class TabularEncoder:
 
     def _scaled(self, numerical: np.ndarray) -> np.ndarray:
         """Scaled values, NaN where missing and in columns never observed in fit."""
+        missing = np.isnan(numerical)
         if self.scaler_ is not None and numerical.shape[1]:
-            numerical = self.scaler_.transform(
-                np.where(self.never_observed_, 0.0, numerical)
-            )
+            with np.errstate(over="ignore", invalid="ignore"):
+                numerical = self.scaler_.transform(
+                    np.where(self.never_observed_, 0.0, numerical * self.prescale_)
+                )
         numerical[:, self.never_observed_] = np.nan
+        # NaN means "missing" to the network: a scaling that overflows on extreme
+        # values (StandardScaler's variance of 1e200) must not turn values into it.
+        lost = np.isnan(numerical) & ~missing & ~self.never_observed_
+        if lost.any():
+            columns = np.flatnonzero(lost.any(axis=0))
+            names = [self.feature_names_[self.numerical_columns_[j]] for j in columns]
+            raise ValueError(
+                f"numerical_scaling={self.numerical_scaling!r} cannot scale the "
+                f"values of {names}: they are too large for it (the scaled values "
+                "overflow); use numerical_scaling='quantile' or rescale them"
+            )
         return numerical
 
     def transform(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
