@@ -60,22 +60,38 @@ def make_activation(name: str) -> tuple[nn.Module, bool]:
     raise ValueError(f"activation={name!r} is not one of {ACTIVATIONS}")
 
 
+def _dropout(x: Tensor, p: float, generator: torch.Generator | None) -> Tensor:
+    """Inverted dropout of ``x`` with a mask drawn from ``generator`` (torch's
+    global generator when None): comparing uniform draws with ``p``."""
+    if p == 1.0:
+        return torch.zeros_like(x)
+    draws = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    keep = draws >= p  # (…), True with probability 1 - p
+    return x * (keep.to(x.dtype) * (1.0 / (1.0 - p)))
+
+
 class Dropout(nn.Dropout):
-    """:class:`torch.nn.Dropout` with a faster mask on the CPU.
+    """:class:`torch.nn.Dropout` drawing from the fit's own generator.
+
+    A fit sets ``generator`` while it trains (see ``_runtime.drawing_from``), so
+    that fits in threads do not share torch's global generator. Without one, on
+    the CPU the mask is drawn from torch's generator the same way, and elsewhere
+    torch's own dropout runs.
 
     NOTE[PERF]: on the CPU, torch's dropout draws its mask with ``bernoulli_``,
     which took 4.1 ms (forward + backward) for a (256, 33, 85) batch on our 2-core
-    machine; comparing ``rand_like`` with ``p`` draws the same distribution of masks
-    in 2.7 ms. Elsewhere (CUDA's fused kernel) torch's own dropout is used.
+    machine; comparing uniform draws with ``p`` draws the same distribution of
+    masks in 2.7 ms.
     """
 
+    generator: torch.Generator | None = None
+
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0 or x.device.type != "cpu":
+        if not self.training or self.p == 0.0:
+            return x
+        if self.generator is None and x.device.type != "cpu":
             return super().forward(x)
-        if self.p == 1.0:
-            return torch.zeros_like(x)
-        keep = torch.rand_like(x) >= self.p  # (…), True with probability 1 - p
-        return x * (keep.to(x.dtype) * (1.0 / (1.0 - self.p)))
+        return _dropout(x, self.p, self.generator)
 
 
 class FeedForward(nn.Module):
@@ -137,6 +153,7 @@ class MultiHeadAttention(nn.Module):
         d_context = d_token if d_context is None else d_context
         self.n_heads = n_heads
         self.dropout = dropout
+        self.generator: torch.Generator | None = None  # set while a fit trains
         self.query = nn.Linear(d_token, d_token)
         self.key: nn.Linear | None = None
         self.value: nn.Linear | None = None
@@ -195,9 +212,12 @@ class MultiHeadAttention(nn.Module):
         if key_padding_mask is not None:
             allowed = ~key_padding_mask[:, None, None, :]  # (B, 1, 1, Tk)
         dropout = self.dropout if self.training else 0.0
+        # The fused kernel's dropout draws from torch's global generator: with a
+        # generator of the fit's own, the weights are computed and dropped here.
+        own_dropout = dropout > 0 and self.generator is not None
 
         weights = None
-        if return_weights:
+        if return_weights or own_dropout:
             scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
             if allowed is not None:
                 scores = scores.masked_fill(~allowed, float("-inf"))
@@ -206,7 +226,10 @@ class MultiHeadAttention(nn.Module):
                 # A query whose keys are all padding gets NaN from the softmax; zero
                 # weights instead, as the fused kernel does.
                 weights = weights.masked_fill(~allowed, 0.0)
-            attended = F.dropout(weights, dropout, training=self.training) @ v
+            if own_dropout:
+                attended = _dropout(weights, dropout, self.generator) @ v
+            else:
+                attended = F.dropout(weights, dropout, training=self.training) @ v
             if value_norm:
                 # ||W_o^h v||^2 = v^T (W_o^h^T W_o^h) v, without the (B, H, Tk, D)
                 # vectors themselves.

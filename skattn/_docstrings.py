@@ -178,7 +178,8 @@ device : "auto", str or torch.device, default="auto"
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, batch order, dropout and validation split.
-        An int gives the same model at every fit on the same CPU. torch's global
+        An int gives the same model at every fit on the same CPU, also when fits
+        run in threads (training draws from a generator of its own). torch's global
         random state is left untouched; numpy's is too, unless ``random_state`` is
         None, which draws the seeds from it (as scikit-learn estimators do).
 

@@ -35,7 +35,7 @@ from ._extractor import AttentionFeatureExtractor
 from ._inputs import PairInput, SingleInput
 from ._inputs.table_encoder import TabularEncoder
 from ._regressor import AttentionMLPRegressor
-from ._runtime import resolve_device
+from ._runtime import resolve_device, seeded
 from ._targets import (
     ClassificationTarget,
     MultiOutputClassificationTarget,
@@ -372,7 +372,7 @@ def _estimator_from_state(
 def _expected_weights(estimator: BaseAttentionMLP) -> dict[str, tuple[str, list[int]]]:
     """The name, dtype and shape of every weight the estimator's network has, from
     a network built on the meta device: no memory, whatever sizes it declares."""
-    with torch.device("meta"), torch.random.fork_rng(devices=[]):
+    with torch.device("meta"), seeded(None):
         module = estimator._build_module()
     return {
         key: (

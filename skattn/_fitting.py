@@ -34,10 +34,12 @@ from ._runtime import (
     autocast_dtype,
     child_seed,
     draw_seeds,
+    drawing_from,
     numpy_to_tensors,
     seeded,
     tensors_to_numpy,
     training_device,
+    training_generator,
 )
 from ._sklearn_private import check_sample_weight
 from ._validation import check_input
@@ -241,21 +243,23 @@ class FitMixin(ExplanationsMixin):
             arrays, train_data, valid_data, importance_rows = self._datasets(
                 arrays, y_encoded, weight, seed, device, plan.hold_out
             )
-            with seeded(seed, device):
+            with seeded(seed):
                 if plan.start:
                     self.module_ = self._new_module(source)
-                self.module_.to(device)
-                if source is not None and plan.probe:
-                    self._probe(train_data, valid_data, device, seed)
-                result = self._train(
-                    train_data,
-                    valid_data,
-                    device,
-                    plan.max_epochs,
-                    child_seed(seed, 2),
-                    optimizer_state=plan.optimizer_state,
-                    schedule=plan.schedule,
-                )
+                generator = training_generator(device, seed)
+            self.module_.to(device)
+            if source is not None and plan.probe:
+                self._probe(train_data, valid_data, device, seed, generator)
+            result = self._train(
+                train_data,
+                valid_data,
+                device,
+                plan.max_epochs,
+                child_seed(seed, 2),
+                generator,
+                optimizer_state=plan.optimizer_state,
+                schedule=plan.schedule,
+            )
             self._finish(device, arrays, importance_rows, seed)
         except BaseException:
             self.__dict__.clear()
@@ -401,6 +405,7 @@ class FitMixin(ExplanationsMixin):
         valid_data: TensorDataset | None,
         device: torch.device,
         seed: int,
+        generator: torch.Generator,
     ) -> None:
         """Linear probing, then fine-tuning (Kumar et al., 2022): the new head
         learns on the frozen pretrained body first, so that a random head does not
@@ -416,6 +421,7 @@ class FitMixin(ExplanationsMixin):
             device,
             self.max_iter,
             child_seed(seed, 1),
+            generator,
             schedule=self.learning_rate_schedule,
         )
         for parameter in body:
@@ -428,34 +434,38 @@ class FitMixin(ExplanationsMixin):
         device: torch.device,
         max_epochs: int,
         shuffle_seed: int,
+        generator: torch.Generator,
         optimizer_state: dict[str, Any] | None = None,
         schedule: str = "constant",
     ) -> TrainingResult:
+        """Train ``module_``; dropout and masks draw from ``generator``."""
         # The compiled wrapper shares the parameters of module_, which stays the
         # plain module that predicts and pickles.
-        training_module = self._target.training_module(self.module_)
+        plain = self._target.training_module(self.module_)
+        training_module = plain
         if self.compile:
-            training_module = cast(nn.Module, torch.compile(training_module))
-        return train_network(
-            training_module,
-            train_data=train_data,
-            valid_data=valid_data,
-            per_sample_loss=self._target.loss,
-            score=self._target.score,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            batch_size=self._batch_size(len(train_data)),
-            max_epochs=max_epochs,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            device=device,
-            autocast_dtype=autocast_dtype(self.precision, device),
-            verbose=self.verbose,
-            shuffle_seed=shuffle_seed,
-            optimizer_state=optimizer_state,
-            distributed=self.distributed,
-            schedule=schedule,
-        )
+            training_module = cast(nn.Module, torch.compile(plain))
+        with drawing_from(plain, generator):
+            return train_network(
+                training_module,
+                train_data=train_data,
+                valid_data=valid_data,
+                per_sample_loss=self._target.loss,
+                score=self._target.score,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                batch_size=self._batch_size(len(train_data)),
+                max_epochs=max_epochs,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                device=device,
+                autocast_dtype=autocast_dtype(self.precision, device),
+                verbose=self.verbose,
+                shuffle_seed=shuffle_seed,
+                optimizer_state=optimizer_state,
+                distributed=self.distributed,
+                schedule=schedule,
+            )
 
     def _batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":

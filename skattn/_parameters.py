@@ -20,7 +20,7 @@ from ._embeddings import NUMERICAL_EMBEDDINGS
 from ._inputs import SINGLE_INPUTS, Input
 from ._network import AttentionMLPNetwork
 from ._pretrained import copy_body_weights
-from ._runtime import numpy_to_tensors
+from ._runtime import numpy_to_tensors, seeded
 from ._sklearn_private import Interval, InvalidParameterError, StrOptions
 from ._targets import Target
 
@@ -220,7 +220,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
     def _load_network(self, weights: dict[str, Any], device: torch.device) -> None:
         """Set ``module_`` to the network with ``weights`` (a state dict of tensors or
         NumPy arrays), on ``device``, in eval mode."""
-        with torch.random.fork_rng(devices=[]):  # the initial weights are replaced
+        with seeded(None):  # the initial weights are replaced
             module = self._build_module()
         module.load_state_dict(numpy_to_tensors(weights))
         self.module_ = module.to(device).eval()

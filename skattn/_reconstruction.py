@@ -120,7 +120,8 @@ class MaskedInputs(nn.Module):
     """Wrap a network so that it sees its inputs with random parts hidden.
 
     The input encoder hides them as missing values (its ``hide``). In training mode
-    each call draws a fresh mask from torch's generator (seeded by the estimator);
+    each call draws a fresh mask from the fit's generator (``generator``, seeded by
+    the estimator; torch's global one when unset);
     in eval mode the mask is fixed.
     """
 
@@ -129,10 +130,11 @@ class MaskedInputs(nn.Module):
         self.network = network
         self.mask_fraction = mask_fraction
         self.input = input
+        self.generator: torch.Generator | None = None  # set while a fit trains
 
     def _hidden(self, shape: tuple[int, ...], device: torch.device) -> Tensor:
         """(shape) bool, True for each unit to hide."""
-        generator = None
+        generator = self.generator  # the fit's, while it trains
         if not self.training:
             generator = torch.Generator(device=device)
             generator.manual_seed(_VALIDATION_MASK_SEED)

@@ -7,12 +7,13 @@ Functions of the estimators' runtime parameters (``device``, ``precision``,
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ._distributed import broadcast_seeds, join_process_group
 
@@ -91,19 +92,48 @@ def child_seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
+# torch's global generators are the process's: fits in threads would draw from them
+# in an interleaved order, and fork_rng's save and restore would interleave too. Only
+# building a network draws from them (nn.Linear's initialisation takes no
+# generator), under this lock; training draws from a generator of its own.
+_GLOBAL_GENERATOR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
-def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """All randomness (init, batch order, dropout) comes from torch's generators of
-    the CPU and the training device, seeded with ``seed`` and forked so that the
-    caller's are left as they were. (torch.manual_seed would reseed every GPU's
-    generator.)"""
-    cuda = [cuda_index(device)] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.default_generator.manual_seed(seed)
-        for index in cuda:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
+def seeded(seed: int | None) -> Iterator[None]:
+    """Draws from torch's CPU generator seeded with ``seed`` (None: as it is), forked
+    so that the caller's is left as it was, and locked against other skattn code in
+    threads: for building a network."""
+    with _GLOBAL_GENERATOR_LOCK, torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.default_generator.manual_seed(seed)
         yield
+
+
+def training_generator(device: torch.device, seed: int) -> torch.Generator:
+    """The generator that a fit's training draws from (dropout, masks). Called in
+    :func:`seeded` right after the network is built, it continues the CPU stream
+    where the initialisation left it, as torch's own generator would have; on a GPU
+    it is the device's generator seeded with ``seed``."""
+    if device.type == "cuda":
+        return torch.Generator(device=device).manual_seed(seed)
+    generator = torch.Generator()
+    generator.set_state(torch.default_generator.get_state())
+    return generator
+
+
+@contextlib.contextmanager
+def drawing_from(module: nn.Module, generator: torch.Generator) -> Iterator[None]:
+    """Point every submodule that draws random numbers in training (those with a
+    ``generator`` attribute) at ``generator``, for the duration of the block."""
+    drawing = [m for m in module.modules() if hasattr(m, "generator")]
+    for submodule in drawing:
+        setattr(submodule, "generator", generator)  # noqa: B010 (not a tensor)
+    try:
+        yield
+    finally:
+        for submodule in drawing:
+            setattr(submodule, "generator", None)  # noqa: B010
 
 
 def tensors_to_numpy(state: Any) -> Any:

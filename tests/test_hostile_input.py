@@ -207,3 +207,30 @@ def test_a_sequence_without_an_observed_value_is_refused_either_way(as_list):
 def test_a_bool_is_not_a_number_of_anything(parameter):
     with pytest.raises(ValueError, match=f"{parameter}.* not a bool"):
         AttentionMLPClassifier(**{**FAST, parameter: True}).fit(*labelled())
+
+
+def test_fits_in_threads_are_those_run_one_by_one_and_leave_torchs_generator():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    X, y = labelled(300)
+
+    def fit(seed):  # dropout and the masks of reconstruction draw in training
+        clf = AttentionMLPClassifier(
+            **{**FAST, "random_state": seed, "max_iter": 3, "attention_dropout": 0.1}
+        )
+        extractor = AttentionFeatureExtractor(**{**FAST, "random_state": seed})
+        return clf.fit(X, y).predict_proba(X), extractor.fit(X).transform(X)
+
+    state = torch.random.get_rng_state()
+    serial = [fit(seed) for seed in range(4)]
+    assert torch.equal(torch.random.get_rng_state(), state)
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(fit, range(4)))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    for (proba, embedding), (proba_t, embedding_t) in zip(
+        serial, threaded, strict=True
+    ):
+        np.testing.assert_array_equal(proba_t, proba)
+        np.testing.assert_array_equal(embedding_t, embedding)
