@@ -38,10 +38,15 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
-from ._inference import InferenceMixin
+from ._inference import InferenceMixin, n_rows
+from ._runtime import prediction_chunk_rows
 
 # feature_importances_ averages the attention over at most this many rows.
 _IMPORTANCE_MAX_ROWS = 2048
+# feature_attention keeps every block's full attention weights of a chunk of rows,
+# (B, H, T, T) each: quadratic in the tokens, where predict (the fused kernel) keeps
+# none. Chunks are cut so that these weights stay under this many bytes.
+_ATTENTION_CHUNK_BYTES = 256 * 2**20
 
 
 def _mean_over_blocks_and_heads(per_block: list[Tensor]) -> Tensor:
@@ -199,8 +204,25 @@ or dict of such arrays
             ``"context"`` over the context input's features, from the
             cross-attention blocks.
         """
-        n_samples, batches = self._input_chunks(X)
-        return self._feature_attention(n_samples, batches, value_norm)
+        arrays = self._encode(X)
+        batches = self._array_chunks(arrays, self._attention_chunk_rows(arrays))
+        return self._feature_attention(n_rows(arrays), batches, value_norm)
+
+    def _attention_chunk_rows(self, arrays: dict[str, np.ndarray]) -> int:
+        """Rows per chunk when every block's attention weights are kept: as many
+        as fit in ``_ATTENTION_CHUNK_BYTES`` (their size measured on one row), at
+        most the prediction chunk."""
+        device = next(self.module_.parameters()).device
+        one_row = {
+            key: torch.from_numpy(array[:1]).to(device) for key, array in arrays.items()
+        }
+        with self._inference():
+            _, weights = self.module_.embed(one_row, return_weights=True)
+        per_row = sum(
+            w.numel() * w.element_size() for ws in weights.values() for w in ws
+        )
+        fits = _ATTENTION_CHUNK_BYTES // max(per_row, 1)
+        return int(max(1, min(prediction_chunk_rows(device), fits)))
 
     def _feature_attention(
         self,
@@ -237,7 +259,8 @@ or dict of such arrays
                 rows, _IMPORTANCE_MAX_ROWS, replace=False
             )
         sample = {key: array[rows] for key, array in arrays.items()}
-        attention = self._feature_attention(len(rows), self._array_chunks(sample))
+        batches = self._array_chunks(sample, self._attention_chunk_rows(sample))
+        attention = self._feature_attention(len(rows), batches)
         if isinstance(attention, dict):
             attention = attention["main"]
         importances = attention.mean(axis=0)

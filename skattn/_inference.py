@@ -43,17 +43,22 @@ class InferenceMixin(AttentionMLPParameters):
         """Encode ``X``; return its number of rows and an iterator over chunks of
         them: ``(rows, inputs)``, the rows a slice, the inputs a dict of tensors on
         the network's device. The network is put in eval mode."""
-        check_is_fitted(self)
-        arrays = self._input.transform(check_input(self, X, self._input, reset=False))
+        arrays = self._encode(X)
         return n_rows(arrays), self._array_chunks(arrays)
 
+    def _encode(self, X: Any) -> dict[str, np.ndarray]:
+        """The checked, encoded arrays of ``X``."""
+        check_is_fitted(self)
+        return self._input.transform(check_input(self, X, self._input, reset=False))
+
     def _array_chunks(
-        self, arrays: dict[str, np.ndarray]
+        self, arrays: dict[str, np.ndarray], chunk_rows: int | None = None
     ) -> Iterator[tuple[slice, dict[str, Tensor]]]:
-        """Chunks ``(rows, inputs)`` of encoded arrays, as in :meth:`_input_chunks`."""
+        """Chunks ``(rows, inputs)`` of encoded arrays, as in :meth:`_input_chunks`,
+        of ``chunk_rows`` rows (default: :func:`prediction_chunk_rows`)."""
         self.module_.eval()
         device = next(self.module_.parameters()).device
-        chunk = prediction_chunk_rows(device)
+        chunk = chunk_rows or prediction_chunk_rows(device)
         n_samples = n_rows(arrays)
 
         def chunks() -> Iterator[tuple[slice, dict[str, Tensor]]]:

@@ -234,3 +234,22 @@ def test_fits_in_threads_are_those_run_one_by_one_and_leave_torchs_generator():
     ):
         np.testing.assert_array_equal(proba_t, proba)
         np.testing.assert_array_equal(embedding_t, embedding)
+
+
+def test_feature_attention_on_long_sequences_works_in_bounded_chunks(monkeypatch):
+    # Without latent tokens, every block's (B, H, T, T) weights of a chunk are kept:
+    # 301 tokens, 2 heads, 1 block are 725 kB per row, 371 MB for 512 rows.
+    from skattn import _explanations
+
+    rng = np.random.default_rng(0)
+    steps = rng.normal(size=(40, 300, 1)).astype(np.float32)
+    y = (steps[:, :10, 0].mean(axis=1) > 0).astype(int)
+    clf = AttentionMLPClassifier(
+        **{**FAST, "max_iter": 1}, n_latent_tokens=None, patch_size=1
+    ).fit(steps, y)
+    per_row = 1 * 2 * 301 * 301 * 4
+    whole = clf.feature_attention(steps)
+    assert clf._attention_chunk_rows(clf._encode(steps)) == 256 * 2**20 // per_row
+    monkeypatch.setattr(_explanations, "_ATTENTION_CHUNK_BYTES", 5 * per_row)
+    assert clf._attention_chunk_rows(clf._encode(steps)) == 5
+    np.testing.assert_allclose(clf.feature_attention(steps), whole, rtol=1e-5)
