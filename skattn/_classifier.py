@@ -320,19 +320,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             Mean (weighted) accuracy.
         """
         check_is_fitted(self)
-        if not isinstance(self._target, MultiOutputClassificationTarget):
-            return float(super().score(X, y, sample_weight))
-        # accuracy_score refuses columns of several classes; this is its subset
-        # accuracy, which it computes for indicator matrices, for any columns.
-        y_true = self._target.check(y, self)
-        y_pred = self.predict(X)
-        if y_true.shape != y_pred.shape:
-            raise ValueError(
-                f"y has shape {y_true.shape} but the predictions have shape "
-                f"{y_pred.shape}"
-            )
-        correct = np.all(y_true == y_pred, axis=1)
-        return float(np.average(correct, weights=sample_weight))
+        return self._target.accuracy(y, self.predict(X), sample_weight, self)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

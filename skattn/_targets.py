@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from scipy.special import log_expit, log_softmax, softmax
-from sklearn.metrics import r2_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from torch import Tensor, nn
@@ -130,15 +130,7 @@ class ClassificationTarget(_SupervisedTarget):
 
     def encode(self, y: Any, estimator: object) -> np.ndarray:
         """Class indices (n_samples,) int64; labels unseen in fit are an error."""
-        y = self._check(y, estimator)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if len(unseen):
-            raise ValueError(
-                f"y contains labels that are not among the classes: {unseen.tolist()}; "
-                f"the classes, from the first fit's y or partial_fit's classes "
-                f"argument, are {self.classes_.tolist()}"
-            )
-        return np.searchsorted(self.classes_, y).astype(np.int64)
+        return _class_indices(self._check(y, estimator), self.classes_, "y")
 
     def decode(self, output: np.ndarray) -> np.ndarray:
         """The most probable label of each row of logits (n, n_classes)."""
@@ -181,6 +173,25 @@ class ClassificationTarget(_SupervisedTarget):
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """Accuracy of the logits ``output`` (n, n_classes)."""
         return float(np.mean(output.argmax(axis=1) == target))
+
+    def accuracy(
+        self, y: Any, y_pred: np.ndarray, sample_weight: Any, estimator: object
+    ) -> float:
+        """The classifier's ``score``: the (weighted) accuracy of ``y_pred``."""
+        return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
+
+
+def _class_indices(labels: np.ndarray, classes: np.ndarray, where: str) -> np.ndarray:
+    """The indices (int64) of ``labels`` among the sorted ``classes``; a label
+    unseen in fit is an error naming ``where`` it is."""
+    unseen = np.setdiff1d(np.unique(labels), classes)
+    if len(unseen):
+        raise ValueError(
+            f"{where} contains labels that are not among the classes: "
+            f"{unseen.tolist()}; the classes, from the first fit's y or partial_fit's "
+            f"classes argument, are {classes.tolist()}"
+        )
+    return np.searchsorted(classes, labels).astype(np.int64)
 
 
 def _weights_by_index(class_weight: dict, classes: np.ndarray) -> dict:
@@ -245,12 +256,6 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
                 "A classifier needs samples of at least 2 classes in some column of "
                 "y; every column of y holds one class"
             )
-        # Logits per output: none for one class, one (a sigmoid) for two.
-        widths = [
-            len(labels) if len(labels) > 2 else len(labels) - 1
-            for labels in self.classes_
-        ]
-        self._offsets = np.concatenate([[0], np.cumsum(widths)]).astype(int)
         return self
 
     @staticmethod
@@ -266,14 +271,21 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
         return y
 
     @property
+    def _offsets(self) -> np.ndarray:
+        """Where each output's logits start, then the number of logits: none for
+        one class, one (a sigmoid) for two, one per class for more."""
+        widths = [len(c) if len(c) > 2 else len(c) - 1 for c in self.classes_]
+        return np.concatenate([[0], np.cumsum(widths)]).astype(int)
+
+    @property
     def n_outputs(self) -> int:
         return int(self._offsets[-1])
 
     def _groups(self) -> list[tuple[int, int, int]]:
         """``(output, first logit, logit after the last)`` of each output."""
+        offsets = self._offsets
         return [
-            (k, int(self._offsets[k]), int(self._offsets[k + 1]))
-            for k in range(len(self.classes_))
+            (k, int(offsets[k]), int(offsets[k + 1])) for k in range(len(self.classes_))
         ]
 
     def encode(self, y: Any, estimator: object) -> np.ndarray:
@@ -283,19 +295,13 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
             raise ValueError(
                 f"y has {y.shape[1]} columns but the first fit had {len(self.classes_)}"
             )
-        encoded = np.empty(y.shape, dtype=np.int64)
-        for k, (labels, column) in enumerate(
-            zip(self.classes_, _label_columns(y), strict=True)
-        ):
-            unseen = np.setdiff1d(np.unique(column), labels)
-            if len(unseen):
-                raise ValueError(
-                    f"column {k} of y contains labels that are not among its "
-                    f"classes: {unseen.tolist()}; its classes, from the first fit's "
-                    f"y or partial_fit's classes argument, are {labels.tolist()}"
-                )
-            encoded[:, k] = np.searchsorted(labels, column)
-        return encoded
+        columns = zip(_label_columns(y), self.classes_, strict=True)
+        return np.column_stack(
+            [
+                _class_indices(column, labels, f"column {k} of y")
+                for k, (column, labels) in enumerate(columns)
+            ]
+        )
 
     def _indices(self, output: np.ndarray) -> np.ndarray:
         """The most probable class index of each output, (n, n_outputs)."""
@@ -382,7 +388,7 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
         groups = self._groups()
         binary = [k for k, start, stop in groups if stop - start == 1]
         if binary:  # all the sigmoids in one call
-            logits = output[:, [int(self._offsets[k]) for k in binary]]  # (B, K2)
+            logits = output[:, [groups[k][1] for k in binary]]  # (B, K2)
             losses.append(
                 F.binary_cross_entropy_with_logits(
                     logits, target[:, binary].to(logits.dtype), reduction="none"
@@ -401,6 +407,21 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """Mean accuracy over the outputs (one minus the Hamming loss)."""
         return float(np.mean(self._indices(output) == target))
+
+    def accuracy(
+        self, y: Any, y_pred: np.ndarray, sample_weight: Any, estimator: object
+    ) -> float:
+        """The classifier's ``score``: the share of rows whose every column is
+        right (subset accuracy). scikit-learn's accuracy_score computes it for
+        indicator matrices but refuses columns of several classes."""
+        y_true = self.check(y, estimator)
+        if y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"y has shape {y_true.shape} but the predictions have shape "
+                f"{y_pred.shape}"
+            )
+        correct = np.all(y_true == y_pred, axis=1)
+        return float(np.average(correct, weights=sample_weight))
 
 
 def _label_columns(y: np.ndarray) -> list[np.ndarray]:
