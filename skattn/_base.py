@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import torch
 
+from . import _state_checks as checks
 from ._fitting import FitMixin
+from ._inputs import PairInput, SingleInput
 from ._runtime import cuda_index, tensors_to_numpy
+from ._targets import Target
 
 
 class BaseAttentionMLP(FitMixin):
@@ -50,11 +53,33 @@ class BaseAttentionMLP(FitMixin):
                 device = torch.device("cpu")  # trained on a GPU this machine lacks
         self._load_network(weights, device)
 
+    def _check_state(self) -> None:
+        """Raise a ValueError unless the fitted state is one that a fit makes: the
+        input encoding, the target, and the estimator's own fitted attributes,
+        which must agree with them (for a state read from a file)."""
+        input = checks.attribute(self, "_input", (SingleInput, PairInput))
+        input.check_state()
+        checks.attribute(self, "_target", Target).check_state()
+        checks.choice(self, "input_kind_", (input.kind,))
+        n_features = checks.integer(self, "n_features_in_", 1, 1 << 31)
+        if n_features != input.n_features:
+            raise checks.state_error(
+                self, "n_features_in_", f"is {n_features}, its input has "
+                f"{input.n_features}"
+            )  # fmt: skip
+        if "feature_names_in_" in vars(self):
+            names = checks.array(self, "feature_names_in_", kinds="OU")
+            if len(names) != n_features:
+                raise checks.state_error(
+                    self, "feature_names_in_", f"are not {n_features} names"
+                )
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "module_")
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True  # densified: one token per feature
         tags.input_tags.categorical = True
         return tags

@@ -206,7 +206,6 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             The fitted classifier.
         """
         self._fit(X, y, sample_weight)
-        self.classes_ = self._target.classes_
         return self
 
     @fill_doc
@@ -247,8 +246,16 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         elif classes is not None:
             self._target.check_classes(classes)
         self._partial_fit(X, y, sample_weight, classes=classes)
-        self.classes_ = self._target.classes_
         return self
+
+    @property
+    def classes_(self) -> np.ndarray | list[np.ndarray]:
+        """The labels, read from the fitted target (so never out of step with it)."""
+        if "_target" not in vars(self):
+            raise AttributeError(
+                f"This {type(self).__name__} has no classes_ before it is fitted"
+            )
+        return self._target.classes_
 
     def predict_proba(self, X: Any) -> np.ndarray | list[np.ndarray]:
         """Class probabilities of the rows of ``X``.

@@ -366,6 +366,12 @@ def _estimator_from_state(
             )
     if not isinstance(estimator._input, SingleInput | PairInput):
         raise ValueError(f"{name!r}: the saved input encoder is not skattn's")
+    if not isinstance(target, _TARGETS[estimator_name]):
+        raise ValueError(f"{name!r}: the saved target is not a {estimator_name}'s")
+    try:
+        estimator._check_state()
+    except ValueError as exc:
+        raise ValueError(f"{name!r} is not a valid skattn model file: {exc}") from exc
     return estimator
 
 

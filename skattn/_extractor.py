@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
+from . import _state_checks as checks
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
 from ._reconstruction import ReconstructionTarget
@@ -224,6 +225,12 @@ default=None
         self.objective_ = self._target.name
         self._n_features_out = self.n_components or self.d_token
         return self
+
+    def _check_state(self) -> None:
+        super()._check_state()
+        checks.choice(self, "objective_", (self._target.name,))
+        width = self.n_components or self.d_token
+        checks.integer(self, "_n_features_out", width, width)
 
     def transform(self, X: Any) -> np.ndarray:
         """Embed the rows of ``X``.

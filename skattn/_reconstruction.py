@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._inputs import Input
+from . import _state_checks as checks
+from ._inputs import Input, SingleInput
 from ._inputs.table_encoder import MISSING_CODE
 from ._targets import Target
 
@@ -70,6 +71,18 @@ class ReconstructionTarget(Target):
         # A TwoInputs encoder raises here: it has no single layout to reconstruct.
         self.n_numerical_, self.cardinalities_ = self.input.reconstruction_layout()
         return self
+
+    def check_state(self) -> None:
+        checks.number(self, "mask_fraction", 0.0, 1.0)
+        checks.attribute(self, "input", SingleInput).check_state()
+        layout = (
+            checks.attribute(self, "n_numerical_", int),
+            checks.attribute(self, "cardinalities_", list),
+        )
+        if layout != self.input.reconstruction_layout():
+            raise checks.state_error(
+                self, "cardinalities_", "and n_numerical_ do not fit its input"
+            )
 
     @property
     def n_outputs(self) -> int:

@@ -23,6 +23,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from torch import Tensor, nn
 
+from . import _state_checks as checks
 from ._sklearn_private import check_y
 
 # Early stopping "auto" holds out a validation split above this many samples. Below,
@@ -86,6 +87,11 @@ class Target(ABC):
     def training_module(self, network: nn.Module) -> nn.Module:
         """The module that training runs (the network, or a wrapper of it)."""
 
+    @abstractmethod
+    def check_state(self) -> None:
+        """Raise a ValueError unless the fitted state is one that :meth:`fit`
+        makes (a state read from a file)."""
+
 
 class _SupervisedTarget(Target):
     """What the supervised targets share: they learn ``y``, not the inputs."""
@@ -110,13 +116,13 @@ class ClassificationTarget(_SupervisedTarget):
         """Learn the classes from ``y``, or take ``classes`` (all the labels that
         later chunks of a streamed fit may hold) when given."""
         y = self._check(y, estimator)
+        # One class is a legal y, as for scikit-learn's MLPClassifier: the model
+        # then predicts it with probability 1 (its single logit's softmax).
         self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "A classifier needs samples of at least 2 classes in y; got 1 class: "
-                f"{self.classes_.tolist()[0]!r}"
-            )
         return self
+
+    def check_state(self) -> None:
+        checks.labels(self, "classes_", checks.attribute(self, "classes_", np.ndarray))
 
     @staticmethod
     def _check(y: Any, estimator: object) -> np.ndarray:
@@ -257,6 +263,13 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
                 "y; every column of y holds one class"
             )
         return self
+
+    def check_state(self) -> None:
+        classes = checks.attribute(self, "classes_", list)
+        if not classes:
+            raise checks.state_error(self, "classes_", "is empty")
+        for labels in classes:
+            checks.labels(self, "classes_", labels)
 
     @staticmethod
     def check(y: Any, estimator: object) -> np.ndarray:
@@ -533,6 +546,24 @@ class RegressionTarget(_SupervisedTarget):
         scale = spread * ((y2d - self.mean_) / spread).std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)  # constant targets stay finite
         return self
+
+    def check_state(self) -> None:
+        loss = checks.choice(self, "loss_name", REGRESSION_LOSSES)
+        quantiles = checks.array(self, "quantiles", kinds="f")
+        if loss == "quantile" and not (
+            len(quantiles)
+            and (quantiles > 0).all()
+            and (quantiles < 1).all()
+            and (np.diff(quantiles) > 0).all()
+        ):
+            raise checks.state_error(
+                self, "quantiles", "are not increasing quantiles in (0, 1)"
+            )
+        checks.attribute(self, "is_1d_", bool)
+        mean = checks.array(self, "mean_", kinds="f")
+        checks.array(self, "scale_", kinds="f", length=len(mean), positive=True)
+        if not len(mean) or (self.is_1d_ and len(mean) != 1):
+            raise checks.state_error(self, "mean_", f"has {len(mean)} targets")
 
     @staticmethod
     def _check(y: Any, estimator: object) -> np.ndarray:

@@ -17,7 +17,13 @@ import skops.io
 import torch
 from safetensors.torch import save as save_tensors
 
-from skattn import SKOPS_TRUSTED_TYPES, AttentionMLPClassifier, load_model, save_model
+from skattn import (
+    SKOPS_TRUSTED_TYPES,
+    AttentionMLPClassifier,
+    AttentionMLPRegressor,
+    load_model,
+    save_model,
+)
 
 MEMBERS = ("config.json", "weights.safetensors", "state.skops")
 
@@ -164,7 +170,8 @@ def test_weights_that_do_not_fit_the_network(model_file, tmp_path):
             lambda state: setattr(
                 state["_input"].encoder_, "category_cardinalities_", [10**8]
             ),
-            "do not fit the network",
+            r"TabularEncoder.category_cardinalities_ are \[100000000\], but its "
+            r"categories give \[5\]",
         ),
         (lambda state: state.pop("_target"), r"lacks \['_target'\]"),
         (lambda state: state.update(_input=np.zeros(3)), "input encoder is not"),
@@ -172,6 +179,69 @@ def test_weights_that_do_not_fit_the_network(model_file, tmp_path):
 )
 def test_hostile_states(model_file, tmp_path, change, message):
     load_refused(with_state(model_file, tmp_path, change), message)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda state: setattr(state["_input"].encoder_, "prescale_", {}),
+            "TabularEncoder.prescale_ is a dict, not ndarray",
+        ),
+        (
+            lambda state: delattr(state["_input"].encoder_, "ordinal_encoder_"),
+            "TabularEncoder.ordinal_encoder_ is missing",
+        ),
+        (
+            lambda state: setattr(
+                state["_input"].encoder_, "categorical_columns_", np.array([0])
+            ),
+            "numerical_columns_ and categorical_columns_ do not split the 2 features",
+        ),
+        (
+            lambda state: setattr(
+                state["_input"].encoder_.scaler_, "quantiles_", np.zeros((2, 2))
+            ),
+            r"TabularEncoder.scaler_ does not run: ValueError",
+        ),
+        (
+            lambda state: setattr(state["_target"], "classes_", np.array([1, 0])),
+            "ClassificationTarget.classes_ holds labels that are not distinct",
+        ),
+        (
+            lambda state: state.update(n_features_in_=3),
+            "n_features_in_ is 3, its input has 2",
+        ),
+    ],
+)
+def test_states_that_no_fit_makes(model_file, tmp_path, change, message):
+    load_refused(with_state(model_file, tmp_path, change), message)
+
+
+def test_a_regression_scale_that_would_make_every_prediction_nan(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    reg = AttentionMLPRegressor(d_token=8, n_heads=2, n_blocks=1, max_iter=2)
+    save_model(reg.fit(X, X[:, 0]), tmp_path / "reg.skattn")
+
+    def nan_scale(state):
+        state["_target"].scale_ = np.array([np.nan])
+
+    path = with_state(tmp_path / "reg.skattn", tmp_path, nan_scale)
+    load_refused(path, "RegressionTarget.scale_ holds NaN or infinite values")
+
+
+def test_a_sequence_length_that_predict_would_pad_every_batch_to(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 5, 2)), rng.integers(0, 2, 60)
+    clf = AttentionMLPClassifier(d_token=8, n_heads=2, n_blocks=1, max_iter=2)
+    save_model(clf.fit(X, y), tmp_path / "seq.skattn")
+    path = with_state(
+        tmp_path / "seq.skattn",
+        tmp_path,
+        lambda state: setattr(state["_input"], "max_length_", 10**12),
+    )
+    load_refused(path, r"SequenceInput.max_length_ is 1000000000000, outside")
 
 
 def test_a_classifier_under_another_estimators_name(model_file, tmp_path):

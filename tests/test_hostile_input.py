@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
@@ -119,6 +120,26 @@ def test_early_stopping_splits_data_that_cannot_be_stratified():
     many = np.arange(len(y)) % 300
     clf = AttentionMLPClassifier(**{**FAST, "max_iter": 2}).fit(X, many)
     assert len(clf.classes_) == 300 and clf.validation_scores_ is not None
+
+
+def test_a_single_class_is_learned_as_mlpclassifier_learns_it():
+    # MLPClassifier fits a y of one label; so do the defaults, predicting it surely.
+    X, _ = labelled()
+    clf = AttentionMLPClassifier(**FAST).fit(X, np.full(len(X), "only"))
+    assert clf.classes_.tolist() == ["only"]
+    assert (clf.predict(X) == "only").all()
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((len(X), 1)))
+    assert clf.score(X, np.full(len(X), "only")) == 1.0
+
+
+def test_sparse_matrices_are_read_as_their_dense_rows():
+    X, y = labelled()
+    X[X < 0.5] = 0  # mostly zeros
+    dense = AttentionMLPClassifier(**FAST).fit(X, y)
+    for sparse in (sp.csr_matrix(X), sp.csc_array(X)):
+        clf = AttentionMLPClassifier(**FAST).fit(sparse, y)
+        np.testing.assert_array_equal(clf.predict_proba(sparse), dense.predict_proba(X))
+    assert clf.n_features_in_ == 3
 
 
 def test_the_extractor_keeps_its_model_when_a_refit_fails():

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from .. import _state_checks as checks
 from .._tokenizers import InputTokens
 
 # (shape, device) -> bool Tensor of that shape, True where a value is to be hidden.
@@ -87,6 +88,13 @@ class SingleInput(ABC):
     @abstractmethod
     def transform(self, X: Any) -> dict[str, np.ndarray]:
         """The network's arrays of checked input, keyed by :attr:`keys`."""
+
+    def check_state(self) -> None:
+        """Raise a ValueError unless the fitted state is one that :meth:`fit`
+        makes (a state read from a file); subclasses check their own attributes
+        after these."""
+        checks.attribute(self, "name", str)
+        checks.attribute(self, "prefix", str)
 
     @property
     @abstractmethod

@@ -14,6 +14,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 from torch import Tensor
 
+from .. import _state_checks as checks
 from .base import HideMask, SingleInput
 
 CONTEXT_PREFIX = "context_"
@@ -113,6 +114,11 @@ class PairInput:
         self.main.fit(X[0])
         self.context.fit(X[1])
         return self
+
+    def check_state(self) -> None:
+        """Raise a ValueError unless both parts hold a state that fit makes."""
+        for part in ("main", "context"):
+            checks.attribute(self, part, SingleInput).check_state()
 
     def transform(self, X: tuple[Any, Any]) -> dict[str, np.ndarray]:
         return {**self.main.transform(X[0]), **self.context.transform(X[1])}

@@ -15,10 +15,14 @@ from typing import Any, NamedTuple
 import numpy as np
 from torch import Tensor
 
+from .. import _state_checks as checks
 from .._tokenizers import InputTokens, SequenceTokenizer
 from .base import HideMask, SingleInput
 
 _MAX_AUTO_TOKENS = 16  # see docs/design.md: as accurate as 64 on the suite, 2-3x faster
+# The most steps (and channels) a loaded model may declare: predict pads every batch
+# to the longest training sequence, so a file must not make that unbounded.
+_MAX_LOADED_STEPS = 1 << 20
 
 
 def _as_list(X: Any) -> list | None:
@@ -213,6 +217,15 @@ class SequenceInput(SingleInput):
         else:
             self.patch_size_ = int(self.patch_size)
         return self
+
+    def check_state(self) -> None:
+        super().check_state()
+        checks.attribute(self, "steps_are_columns", bool)
+        n_channels = checks.integer(self, "n_channels_", 1, _MAX_LOADED_STEPS)
+        checks.integer(self, "max_length_", 1, _MAX_LOADED_STEPS)
+        checks.integer(self, "patch_size_", 1, _MAX_LOADED_STEPS)
+        checks.array(self, "mean_", kinds="f", length=n_channels)
+        checks.array(self, "scale_", kinds="f", length=n_channels, positive=True)
 
     def transform(self, X: Sequences) -> dict[str, np.ndarray]:
         values, lengths = X

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from torch import Tensor
 
+from .. import _state_checks as checks
 from .._embeddings import NUMERICAL_EMBEDDINGS
 from .._tokenizers import FeatureTokenizer, InputTokens
 from .base import HideMask, SingleInput
@@ -113,6 +114,20 @@ class TableInput(SingleInput):
                 )
         x_num, x_cat = self.encoder_.transform(X)
         return dict(zip(self.keys, (x_num, x_cat), strict=True))
+
+    def check_state(self) -> None:
+        super().check_state()
+        embedding = checks.choice(
+            self, "numerical_embedding", tuple(NUMERICAL_EMBEDDINGS)
+        )
+        encoder = checks.attribute(self, "encoder_", TabularEncoder)
+        encoder.check_state()
+        if encoder.n_bins != NUMERICAL_EMBEDDINGS[embedding].n_bins:
+            raise checks.state_error(
+                self, "encoder_", f"has no bins for the {embedding!r} embedding"
+            )
+        if checks.attribute(self, "column_names_", (list, type(None))) is not None:
+            checks.strings(self, "column_names_", len(encoder.feature_names_))
 
     @property
     def n_features(self) -> int:

@@ -18,8 +18,11 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.preprocessing import OrdinalEncoder, QuantileTransformer, StandardScaler
 from sklearn.utils.validation import check_array
+
+from .. import _state_checks as checks
 
 MISSING_CODE = 0
 UNKNOWN_CODE = 1
@@ -46,7 +49,7 @@ def as_pandas(X: Any) -> Any:
 
 def check_tabular_input(X: Any, estimator: object) -> Any:
     """Return ``X`` as a DataFrame (pandas, converted from other DataFrame libraries)
-    or a 2-D ndarray, or raise.
+    or a 2-D ndarray (a sparse matrix densified), or raise.
 
     Non-finite values are allowed here; :meth:`TabularEncoder.transform` rejects
     infinities once it knows which columns are numerical.
@@ -65,8 +68,17 @@ def check_tabular_input(X: Any, estimator: object) -> Any:
             )
         return X
     array = check_array(
-        X, dtype=None, ensure_all_finite=False, estimator=estimator, input_name="X"
+        X,
+        accept_sparse=True,
+        dtype=None,
+        ensure_all_finite=False,
+        estimator=estimator,
+        input_name="X",
     )
+    if sp.issparse(array):
+        # Every feature is a token of its own, so the network reads dense rows:
+        # densified here as MLPClassifier's first layer does (stored NaN stay NaN).
+        return array.toarray()
     if array.dtype.kind in "US" and not isinstance(X, np.ndarray):
         # A list mixing numbers and strings would become all strings; as objects,
         # each column keeps its numbers and only the text columns are categorical.
@@ -347,6 +359,64 @@ class TabularEncoder:
                 n_seen = len(categories) - int(pd.isna(categories).any())
                 self.category_cardinalities_.append(n_seen + _FIRST_CATEGORY_CODE)
         return self
+
+    def check_state(self) -> None:
+        """Raise a ValueError unless the fitted attributes are what :meth:`fit`
+        makes: types, shapes, finite values, and columns that agree throughout."""
+        names = checks.strings(self, "feature_names_")
+        numerical = checks.array(self, "numerical_columns_", kinds="iu")
+        categorical = checks.array(self, "categorical_columns_", kinds="iu")
+        split = np.sort(np.concatenate([numerical, categorical]))
+        if not names or not np.array_equal(split, np.arange(len(names))):
+            raise checks.state_error(
+                self, "numerical_columns_", "and categorical_columns_ do not split "
+                f"the {len(names)} features"
+            )  # fmt: skip
+        n_numerical, n_categorical = len(numerical), len(categorical)
+        checks.array(self, "never_observed_", kinds="b", length=n_numerical)
+        prescale = checks.array(
+            self, "prescale_", kinds="f", length=n_numerical, positive=True
+        )
+        scaling = checks.choice(
+            self, "numerical_scaling", ("quantile", "standard", None)
+        )
+        scaler_type = {"quantile": QuantileTransformer, "standard": StandardScaler}
+        scaler = checks.attribute(self, "scaler_", scaler_type.get(scaling, type(None)))
+        if scaler is not None and n_numerical:
+            checks.runs(self, "scaler_", lambda: scaler.transform(prescale[None, :]))
+        n_bins = checks.attribute(self, "n_bins", (int, type(None)))
+        if n_bins is None:
+            checks.attribute(self, "bin_edges_", type(None))
+        else:
+            checks.integer(self, "n_bins", 1, 1024)
+            edges = checks.array(
+                self, "bin_edges_", kinds="f", ndim=2, length=n_numerical
+            )
+            if edges.shape[1] != n_bins + 1 or (np.diff(edges, axis=1) < 0).any():
+                raise checks.state_error(
+                    self, "bin_edges_", f"are not {n_bins + 1} increasing edges a row"
+                )
+        encoder = checks.attribute(self, "ordinal_encoder_", OrdinalEncoder)
+        cardinalities = checks.attribute(self, "category_cardinalities_", list)
+        if n_categorical:
+            checks.runs(
+                self,
+                "ordinal_encoder_",
+                lambda: encoder.transform(np.full((1, n_categorical), "", object)),
+            )
+            seen = [
+                len(categories) - int(pd.isna(categories).any())
+                for categories in encoder.categories_
+            ]
+            expected = [n + _FIRST_CATEGORY_CODE for n in seen]
+        else:
+            expected = []
+        if cardinalities != expected:
+            raise checks.state_error(
+                self,
+                "category_cardinalities_",
+                f"are {cardinalities}, but its categories give {expected}",
+            )
 
     def _make_scaler(
         self, n_samples: int
