@@ -22,8 +22,9 @@ from ._targets import (
 class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
     """Classifier whose features attend to each other before an MLP head.
 
-    Every feature becomes a token (numerical: a learned linear embedding;
-    categorical: a learned embedding table), a CLS token is prepended, and
+    Every feature becomes a token (numerical: by default a learned
+    piecewise-linear embedding of its quantile bins; categorical: a learned
+    embedding table), a CLS token is prepended, and
     ``n_blocks`` blocks of multi-head self-attention followed by an MLP let the
     tokens weigh each other. The CLS token's final state feeds a linear layer with
     one logit per class. Trained with cross-entropy by AdamW. Accepts NumPy arrays
@@ -134,6 +135,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         distributed: bool = False,
         random_state: Any = None,
         verbose: int = 0,
+        callbacks: list | None = None,
         warm_start: bool = False,
         pretrained: Any = None,
     ) -> None:
@@ -168,6 +170,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             distributed=distributed,
             random_state=random_state,
             verbose=verbose,
+            callbacks=callbacks,
             warm_start=warm_start,
             pretrained=pretrained,
         )

@@ -186,6 +186,20 @@ device : "auto", str or torch.device, default="auto"
     verbose : int, default=0
         0 is silent; 1 prints one line per epoch; 2 adds a progress bar.
 
+    callbacks : list or None, default=None
+        Called during training, after skattn's own learning-rate schedule, early
+        stopping and best-epoch restore, which they do not replace. Entries are
+        skorch callbacks (instances or ``(name, callback)`` pairs: ``MlflowLogger``,
+        ``TensorBoard``, ``GradientNormClipping``, ``Checkpoint``, ...), whose
+        ``net`` argument is the private skorch net that trains the network, or
+        plain callables, called after every epoch with that epoch's record (a dict
+        with ``epoch``, ``train_loss``, ``dur`` and, with a hold-out,
+        ``valid_loss`` and ``valid_score``): one that returns True stops training
+        after that epoch (the best epoch is then restored, as after early
+        stopping). A skorch callback may stop training the skorch way, by raising
+        ``KeyboardInterrupt``. Callbacks are used as passed, not copied (as in
+        skorch and Keras); ``save_model`` does not store them.
+
     warm_start : bool, default=False
         Reuse the fitted network, encoders and classes as the starting point of the
         next ``fit`` instead of starting afresh. The optimiser's moments restart;

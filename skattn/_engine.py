@@ -24,7 +24,6 @@ from skorch.callbacks import (
     EpochTimer,
     LRScheduler,
     PassthroughScoring,
-    PrintLog,
     ProgressBar,
 )
 from skorch.helper import predefined_split
@@ -33,6 +32,7 @@ from torch import Tensor, nn
 from ._batches import WEIGHT_KEY, Batch, TensorBatches, TensorDataset
 from ._distributed import data_parallel
 from ._network import NO_WEIGHT_DECAY_PATTERNS
+from ._training_log import EpochTable, FitProgress, say
 
 # AdamW's fused kernel (one pass over all parameters, on the CPU since torch 2.4) took
 # 0.28 ms per step of the default network, the multi-tensor ("foreach") one 1.08 ms,
@@ -101,11 +101,52 @@ class ValidationScore(Callback):
 
 
 class _StopTraining(Exception):
-    """Raised by a callback to end training after the current epoch.
+    """Ends training after the epoch in which a callback asked to stop.
 
     skorch ends training quietly on a ``KeyboardInterrupt``; skattn's loop does not
     (:meth:`_Net.partial_fit`), so that Ctrl-C reaches the caller, and stopping
-    early has a signal of its own."""
+    early has a signal of its own: a callback sets ``net.stop_requested_``, and
+    :meth:`_Net.notify` raises this once every callback has seen the epoch."""
+
+
+class EpochFunction(Callback):
+    """A plain callable among the user's ``callbacks``: called after every epoch
+    with that epoch's record (a dict: ``epoch``, ``train_loss``, ``dur`` and, with
+    a hold-out, ``valid_loss`` and ``valid_score``); returning True stops
+    training after the epoch, as early stopping does."""
+
+    def __init__(self, function: Callable[[dict[str, Any]], Any]) -> None:
+        self.function = function
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
+        record = {k: v for k, v in net.history[-1].items() if k != "batches"}
+        if self.function(record) is True:
+            if net.verbose:
+                say(f"Stopping: {self.function!r} returned True.")
+            net.stop_requested_ = True
+
+
+def user_callbacks(callbacks: list | None) -> list[Any]:
+    """The user's ``callbacks`` parameter as skorch takes them: skorch callbacks
+    (instances, or ``(name, callback)`` pairs) as they are, plain callables
+    wrapped in :class:`EpochFunction`; anything else is a TypeError."""
+    converted: list[Any] = []
+    for i, item in enumerate(callbacks or ()):
+        if isinstance(item, Callback) or (
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], Callback)
+        ):
+            converted.append(item)
+        elif callable(item) and not isinstance(item, type):
+            converted.append((f"epoch_function_{i}", EpochFunction(item)))
+        else:
+            raise TypeError(
+                f"callbacks[{i}] is {item!r}: pass skorch callback instances, "
+                "(name, callback) pairs, or callables taking each epoch's record"
+            )
+    return converted
 
 
 class StopWhenStalled(Callback):
@@ -146,8 +187,8 @@ class StopWhenStalled(Callback):
         if self.misses_ >= self.patience:
             self.stalled_ = True
             if net.verbose:
-                print(f"Stopping: {self.monitor} stalled for {self.patience} epochs.")
-            raise _StopTraining
+                say(f"Stopping: {self.monitor} stalled for {self.patience} epochs.")
+            net.stop_requested_ = True
 
     def on_train_end(self, net: NeuralNet, **kwargs: object) -> None:
         if self.best_state_ is not None and self.best_epoch_ != len(net.history):
@@ -183,10 +224,12 @@ class _Net(NeuralNet):
         *args: object,
         autocast_dtype: torch.dtype | None = None,
         world_size: int = 1,
+        score_name: str = "score",
         **kwargs: object,
     ) -> None:
         self.autocast_dtype = autocast_dtype
         self.world_size = world_size
+        self.score_name = score_name
         super().__init__(*args, **kwargs)
 
     def partial_fit(
@@ -198,6 +241,7 @@ class _Net(NeuralNet):
         back."""
         if not self.initialized_:
             self.initialize()
+        self.stop_requested_ = False
         self.notify("on_train_begin", X=X, y=y)
         try:
             self.fit_loop(X, y, _routing_method="partial_fit", **fit_params)
@@ -205,6 +249,23 @@ class _Net(NeuralNet):
             pass
         self.notify("on_train_end", X=X, y=y)
         return self
+
+    def notify(self, method_name: str, **cb_kwargs: Any) -> None:
+        """skorch's ``notify``; then, after the callbacks have all seen an epoch's
+        end, training stops if one of them asked to. A ``KeyboardInterrupt`` from
+        one of the user's callbacks (skorch's own way to stop, as its
+        ``EarlyStopping`` does) is such a request; from anywhere else it is Ctrl-C,
+        and propagates."""
+        getattr(self, method_name)(self, **cb_kwargs)
+        for name, callback in self.callbacks_:
+            try:
+                getattr(callback, method_name)(self, **cb_kwargs)
+            except KeyboardInterrupt:
+                if name in _OWN_CALLBACKS:
+                    raise
+                self.stop_requested_ = True
+        if method_name == "on_epoch_end" and self.stop_requested_:
+            raise _StopTraining
 
     def infer(self, x: dict[str, Tensor], **fit_params: object) -> Tensor:
         inputs = {k: v for k, v in x.items() if k != WEIGHT_KEY}
@@ -266,15 +327,23 @@ class _Net(NeuralNet):
 
     @property
     def _default_callbacks(self) -> list[tuple[str, Callback]]:
-        # skorch's defaults, with its epoch table only when verbose.
+        # skorch's defaults, with its epoch table (through skattn's log, the
+        # score named) only when verbose.
         callbacks: list[tuple[str, Callback]] = [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
         if self.verbose:
-            callbacks.append(("print_log", PrintLog()))
+            callbacks.append(("print_log", EpochTable(self.score_name)))
         return callbacks
+
+
+# The callbacks skattn itself adds (skorch's defaults and :func:`_callbacks`).
+_OWN_CALLBACKS = frozenset(
+    {"epoch_timer", "train_loss", "valid_loss", "print_log", "valid_score",
+     "divergence", "stopper", "schedule", "fit_progress", "progress_bar"}
+)  # fmt: skip
 
 
 def warmup_cosine(n_steps: int, n_warmup_steps: int) -> Callable[[int], float]:
@@ -323,6 +392,7 @@ def train_network(
     valid_data: TensorDataset | None,
     per_sample_loss: Callable[[Tensor, Tensor], Tensor],
     score: Callable[[np.ndarray, np.ndarray], float],
+    score_name: str,
     learning_rate: float,
     weight_decay: float,
     batch_size: int,
@@ -336,6 +406,7 @@ def train_network(
     optimizer_state: dict[str, Any] | None = None,
     distributed: bool = False,
     schedule: str = "constant",
+    callbacks: list | None = None,
 ) -> TrainingResult:
     """Train ``module`` in place with AdamW and return its training history.
 
@@ -350,6 +421,8 @@ def train_network(
     ``schedule="cosine"`` warms the learning rate up over the first epoch, then
     decays it along a half cosine that reaches 0 after ``max_epochs`` (see
     :func:`warmup_cosine`); early stopping may end training before.
+    ``callbacks`` (the estimator's parameter, see :func:`user_callbacks`) run after
+    skattn's own, and may stop training too.
 
     With ``distributed``, this process is one of the initialised default
     :mod:`torch.distributed` group: ``module`` trains wrapped in
@@ -382,10 +455,12 @@ def train_network(
             if schedule == "cosine"
             else None,
             verbose=verbose,
-        ),
+        )
+        + user_callbacks(callbacks),
         device=device,
         autocast_dtype=autocast_dtype,
         world_size=world_size,
+        score_name=score_name,
         verbose=verbose,
     )
     _fit(net, train_data, optimizer_state)
@@ -437,7 +512,8 @@ def _callbacks(
     """The training callbacks, in the order they run: the validation score (with
     a ``score``), the divergence check, ``stopper``, the warm-up and cosine
     schedule (with ``schedule_steps``, the steps of the schedule and of its
-    warm-up; see :func:`warmup_cosine`), and the progress bar (``verbose >= 2``)."""
+    warm-up; see :func:`warmup_cosine`), the whole-fit progress bar (``verbose >=
+    1``) and the per-epoch one (``verbose >= 2``)."""
     callbacks: list[tuple[str, Callback]] = [
         ("divergence", RaiseOnDivergence()),
         ("stopper", stopper),
@@ -456,6 +532,8 @@ def _callbacks(
                 ),
             )
         )
+    if verbose >= 1:
+        callbacks.append(("fit_progress", FitProgress()))
     if verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
     return callbacks
@@ -487,7 +565,7 @@ def _result(net: _Net, stopper: StopWhenStalled, *, has_valid: bool) -> Training
         valid_score=[float(v) for v in history[:, "valid_score"]]
         if has_valid
         else None,
-        stopped_early=stopper.stalled_,
+        stopped_early=net.stop_requested_,
         best_epoch=stopper.best_epoch_,
         optimizer_state=net.optimizer_.state_dict(),
     )

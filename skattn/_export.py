@@ -114,8 +114,9 @@ SKOPS_TRUSTED_TYPES = sorted(
     ]
 )
 # Learned state that the file stores in its own way (weights, device) or not at all
-# (a served model needs no optimizer moments; a pickle keeps them for partial_fit).
-_NOT_IN_STATE = ("module_", "device_", "pretrained", "_optimizer_state")
+# (a served model needs no optimizer moments; a pickle keeps them for partial_fit), and
+# parameters that hold the user's objects, not the model's (loaded as None).
+_NOT_IN_STATE = ("module_", "device_", "pretrained", "callbacks", "_optimizer_state")
 
 
 def _import_backends() -> tuple[Any, Any]:
@@ -125,8 +126,9 @@ def _import_backends() -> tuple[Any, Any]:
     except ImportError as exc:
         raise ImportError(
             "save_model and load_model need safetensors and skops, optional "
-            "dependencies: pip install 'skattn[export]' (pickle and joblib need "
-            "neither)"
+            "dependencies: pip install safetensors skops (or, in a checkout of "
+            "skattn's repository, pip install -e '.[export]'; pickle and joblib "
+            "need neither)"
         ) from exc
     return safetensors.torch, skops.io
 
@@ -138,7 +140,8 @@ def save_model(estimator: BaseAttentionMLP, path: str | os.PathLike) -> None:
     safetensors format and the rest of the learned state in skops format; see
     :func:`load_model`. Parameters are stored as set, except ``pretrained``, whose
     weights the model already holds: it is stored as None. Needs the optional
-    dependencies safetensors and skops (``pip install "skattn[export]"``).
+    dependencies safetensors and skops (``pip install safetensors skops``, or
+    ``pip install -e ".[export]"`` in a checkout).
 
     Parameters
     ----------
@@ -357,6 +360,7 @@ def _estimator_from_state(
     estimator = cls.__new__(cls)
     estimator.__dict__.update(state)
     estimator.pretrained = None
+    estimator.callbacks = None
     estimator._validate_params()  # an InvalidParameterError is a ValueError
     for parameter in ("n_blocks", "n_cross_blocks"):
         if getattr(estimator, parameter) > _MAX_BLOCKS:

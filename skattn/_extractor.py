@@ -136,6 +136,7 @@ default="auto"
         distributed: bool = False,
         random_state: Any = None,
         verbose: int = 0,
+        callbacks: list | None = None,
         warm_start: bool = False,
         pretrained: Any = None,
     ) -> None:
@@ -170,6 +171,7 @@ default="auto"
             distributed=distributed,
             random_state=random_state,
             verbose=verbose,
+            callbacks=callbacks,
             warm_start=warm_start,
             pretrained=pretrained,
         )

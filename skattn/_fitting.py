@@ -452,6 +452,7 @@ class FitMixin(ExplanationsMixin):
                 valid_data=valid_data,
                 per_sample_loss=self._target.loss,
                 score=self._target.score,
+                score_name=self._target.score_name,
                 learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay,
                 batch_size=self._batch_size(len(train_data)),
@@ -465,6 +466,7 @@ class FitMixin(ExplanationsMixin):
                 optimizer_state=optimizer_state,
                 distributed=self.distributed,
                 schedule=schedule,
+                callbacks=self.callbacks,
             )
 
     def _batch_size(self, n_train: int) -> int:

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 
 from ._attention import ACTIVATIONS
 from ._embeddings import NUMERICAL_EMBEDDINGS
+from ._engine import user_callbacks
 from ._inputs import SINGLE_INPUTS, Input
 from ._network import AttentionMLPNetwork
 from ._pretrained import copy_body_weights
@@ -71,6 +72,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         "distributed": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "callbacks": [list, None],
         "warm_start": ["boolean"],
         # Checked in fit, with messages that say what to pass instead.
         "pretrained": "no_validation",
@@ -109,6 +111,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         distributed: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        callbacks: list | None = None,
         warm_start: bool = False,
         pretrained: Any = None,
     ) -> None:
@@ -142,6 +145,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
         self.warm_start = warm_start
         self.pretrained = pretrained
 
@@ -167,6 +171,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
                     f"The {name!r} parameter of {type(self).__name__} must be a "
                     f"number or one of its named options, not a bool; got {value!r}."
                 )
+        user_callbacks(self.callbacks)  # a TypeError naming a wrong entry
 
     # -- hooks for subclasses -----------------------------------------------------
     @abstractmethod

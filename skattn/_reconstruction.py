@@ -120,6 +120,8 @@ class ReconstructionTarget(Target):
             start += cardinality
         return total / count.clamp_min(1)
 
+    score_name = "neg_reconstruction_loss"
+
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """Minus the mean reconstruction loss, so that higher is better."""
         loss = self.loss(torch.from_numpy(output), torch.from_numpy(target))

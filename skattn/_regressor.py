@@ -116,6 +116,7 @@ default="squared_error"
         distributed: bool = False,
         random_state: Any = None,
         verbose: int = 0,
+        callbacks: list | None = None,
         warm_start: bool = False,
         pretrained: Any = None,
     ) -> None:
@@ -150,6 +151,7 @@ default="squared_error"
             distributed=distributed,
             random_state=random_state,
             verbose=verbose,
+            callbacks=callbacks,
             warm_start=warm_start,
             pretrained=pretrained,
         )

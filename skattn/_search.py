@@ -1,5 +1,5 @@
 """Where to search when the defaults are not enough: a search space for scikit-learn's
-``GridSearchCV`` and ``RandomizedSearchCV``.
+``GridSearchCV`` and ``RandomizedSearchCV``, and for optuna's ``OptunaSearchCV``.
 
 The defaults are meant to be good without a search (see the accuracy benchmark); the
 space below spans the parameters that moved scores most in the FT-Transformer and
@@ -13,7 +13,7 @@ from typing import Any
 
 from scipy.stats import loguniform, randint, uniform
 
-_KINDS = ("random", "grid")
+_KINDS = ("random", "grid", "optuna")
 
 
 def search_space(kind: str = "random", *, prefix: str = "") -> dict[str, Any]:
@@ -21,12 +21,14 @@ def search_space(kind: str = "random", *, prefix: str = "") -> dict[str, Any]:
 
     Parameters
     ----------
-    kind : {"random", "grid"}, default="random"
+    kind : {"random", "grid", "optuna"}, default="random"
         ``"random"``: distributions and lists for
         :class:`~sklearn.model_selection.RandomizedSearchCV` (sample 10-30
         candidates). ``"grid"``: 12 candidates for
         :class:`~sklearn.model_selection.GridSearchCV` around the defaults
-        (learning rate, weight decay, depth).
+        (learning rate, weight decay, depth). ``"optuna"``: the ``"random"``
+        space as optuna distributions, for ``optuna_integration.OptunaSearchCV``
+        (needs optuna; its sampler then chooses where to look).
     prefix : str, default=""
         Put before every name, for an estimator inside a
         :class:`~sklearn.pipeline.Pipeline` (e.g. ``"attentionmlpclassifier__"``).
@@ -35,7 +37,8 @@ def search_space(kind: str = "random", *, prefix: str = "") -> dict[str, Any]:
     -------
     space : dict
         Parameter names to a distribution (with an ``rvs`` method) or a list of
-        values; a new dict at every call, free to edit.
+        values (optuna distributions for ``"optuna"``); a new dict at every call,
+        free to edit.
 
     Examples
     --------
@@ -58,6 +61,8 @@ def search_space(kind: str = "random", *, prefix: str = "") -> dict[str, Any]:
             "residual_dropout": [0.0, 0.1],
             "numerical_embedding": ["piecewise_linear", "linear"],
         }
+    elif kind == "optuna":
+        space = _optuna_space()
     elif kind == "grid":
         space = {
             "learning_rate": [5e-4, 1e-3, 2e-3],
@@ -67,3 +72,29 @@ def search_space(kind: str = "random", *, prefix: str = "") -> dict[str, Any]:
     else:
         raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}")
     return {prefix + name: values for name, values in space.items()}
+
+
+def _optuna_space() -> dict[str, Any]:
+    """The ``"random"`` space in optuna's terms: the same ranges, log scales and
+    choices."""
+    try:
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+    except ImportError as exc:
+        raise ImportError(
+            'search_space("optuna") needs optuna: pip install optuna '
+            "optuna-integration (OptunaSearchCV lives in optuna-integration)"
+        ) from exc
+    return {
+        "n_blocks": IntDistribution(1, 4),
+        "d_token": CategoricalDistribution([32, 64, 96, 128]),
+        "learning_rate": FloatDistribution(3e-4, 3e-3, log=True),
+        "weight_decay": FloatDistribution(1e-6, 1e-3, log=True),
+        "ffn_dropout": FloatDistribution(0.0, 0.3),
+        "attention_dropout": CategoricalDistribution([0.0, 0.1, 0.2]),
+        "residual_dropout": CategoricalDistribution([0.0, 0.1]),
+        "numerical_embedding": CategoricalDistribution(["piecewise_linear", "linear"]),
+    }

@@ -83,6 +83,11 @@ class Target(ABC):
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """Validation score of outputs, higher is better."""
 
+    @property
+    @abstractmethod
+    def score_name(self) -> str:
+        """What :meth:`score` measures, as the training log names it."""
+
     @abstractmethod
     def training_module(self, network: nn.Module) -> nn.Module:
         """The module that training runs (the network, or a wrapper of it)."""
@@ -175,6 +180,8 @@ class ClassificationTarget(_SupervisedTarget):
 
     def loss(self, output: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(output, target, reduction="none")  # (B,)
+
+    score_name = "accuracy"
 
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """Accuracy of the logits ``output`` (n, n_classes)."""
@@ -417,6 +424,8 @@ class MultiOutputClassificationTarget(_SupervisedTarget):
         n_learned = sum(stop > start for _, start, stop in groups)
         return torch.stack(losses).sum(dim=0) / n_learned  # (B,)
 
+    score_name = "mean_accuracy"
+
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """Mean accuracy over the outputs (one minus the Hamming loss)."""
         return float(np.mean(self._indices(output) == target))
@@ -625,6 +634,10 @@ class RegressionTarget(_SupervisedTarget):
         error = target[:, :, None] - output.view(len(output), target.shape[1], -1)
         pinball = torch.maximum(quantiles * error, (quantiles - 1) * error)
         return pinball.mean(dim=(1, 2))  # (B,)
+
+    @property
+    def score_name(self) -> str:
+        return "neg_pinball_loss" if self.loss_name == "quantile" else "r2"
 
     def score(self, output: np.ndarray, target: np.ndarray) -> float:
         """R² of the standardised predictions (equal to R² in the original units);

@@ -1,7 +1,8 @@
 """Plots of what a fitted skattn model attends to (needs matplotlib).
 
-matplotlib is an optional dependency (``pip install "skattn[plot]"``), imported when a
-function here is first called. Every function draws on the axes it is given (or on new
+matplotlib is an optional dependency (``pip install matplotlib``, or the ``plot`` extra
+of a checkout: ``pip install -e ".[plot]"``), imported when a function here is first
+called. Every function draws on the axes it is given (or on new
 ones), returns the matplotlib objects it drew on, and never calls ``show()``.
 """
 
@@ -18,7 +19,8 @@ def _pyplot() -> Any:
     except ImportError as exc:
         raise ImportError(
             "skattn.plotting needs matplotlib, an optional dependency: "
-            "pip install 'skattn[plot]' (or pip install matplotlib)"
+            "pip install matplotlib (or, in a checkout of skattn's repository, "
+            "pip install -e '.[plot]'; skattn is not on a package index yet)"
         ) from exc
     return plt
 

@@ -209,6 +209,12 @@ def test_hostile_states(model_file, tmp_path, change, message):
             "ClassificationTarget.classes_ holds labels that are not distinct",
         ),
         (
+            lambda state: setattr(
+                state["_input"].encoder_.ordinal_encoder_, "unknown_value", 3
+            ),
+            "TabularEncoder.ordinal_encoder_ codes categories as",
+        ),
+        (
             lambda state: state.update(n_features_in_=3),
             "n_features_in_ is 3, its input has 2",
         ),

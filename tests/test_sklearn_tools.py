@@ -15,6 +15,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import StackingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -225,3 +226,28 @@ def test_pickling_does_not_touch_the_live_estimator(fitted_frame_model):
     state = clf.__getstate__()
     state["module_"] = None
     assert clf.module_ is module
+
+
+# optuna warns that OptunaSearchCV is experimental and that a module it imports is
+# deprecated; neither is about skattn.
+@pytest.mark.filterwarnings("ignore:OptunaSearchCV is experimental")
+@pytest.mark.filterwarnings("ignore:`optuna.terminator` module:FutureWarning")
+def test_search_space_for_optunas_search_cv():
+    optuna_integration = pytest.importorskip("optuna_integration")
+    import optuna
+
+    from skattn import search_space
+
+    space = search_space("optuna")
+    assert set(space) == set(search_space("random"))
+    X, y = load_breast_cancer(return_X_y=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    search = optuna_integration.OptunaSearchCV(
+        AttentionMLPClassifier(max_iter=2, random_state=0),
+        {"learning_rate": space["learning_rate"], "n_blocks": space["n_blocks"]},
+        n_trials=2,
+        cv=2,
+        random_state=0,
+    ).fit(X[:120], y[:120])
+    assert 3e-4 <= search.best_params_["learning_rate"] <= 3e-3
+    assert search.best_params_["n_blocks"] in range(1, 5)

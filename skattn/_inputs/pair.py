@@ -117,8 +117,10 @@ class PairInput:
 
     def check_state(self) -> None:
         """Raise a ValueError unless both parts hold a state that fit makes."""
-        for part in ("main", "context"):
+        for part, prefix in (("main", ""), ("context", CONTEXT_PREFIX)):
             checks.attribute(self, part, SingleInput).check_state()
+            if getattr(self, part).prefix != prefix:  # the arrays would collide
+                raise checks.state_error(self, part, f"prefix is not {prefix!r}")
 
     def transform(self, X: tuple[Any, Any]) -> dict[str, np.ndarray]:
         return {**self.main.transform(X[0]), **self.context.transform(X[1])}

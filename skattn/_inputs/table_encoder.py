@@ -397,7 +397,22 @@ class TabularEncoder:
                     self, "bin_edges_", f"are not {n_bins + 1} increasing edges a row"
                 )
         encoder = checks.attribute(self, "ordinal_encoder_", OrdinalEncoder)
+        codes: tuple[Any, ...] = (encoder.handle_unknown, encoder.unknown_value)
+        codes += (encoder.encoded_missing_value, encoder.dtype)
+        fitted: tuple[Any, ...] = (
+            "use_encoded_value",
+            UNKNOWN_CODE - _FIRST_CATEGORY_CODE,
+        )
+        fitted += (MISSING_CODE - _FIRST_CATEGORY_CODE, np.int64)
+        if codes != fitted:  # other codes would read other columns' embeddings
+            raise checks.state_error(
+                self, "ordinal_encoder_", f"codes categories as {codes}, not {fitted}"
+            )
         cardinalities = checks.attribute(self, "category_cardinalities_", list)
+        if n_categorical and len(encoder.categories_) != n_categorical:
+            raise checks.state_error(
+                self, "ordinal_encoder_", f"has no {n_categorical} category lists"
+            )
         if n_categorical:
             checks.runs(
                 self,
