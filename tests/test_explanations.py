@@ -197,5 +197,5 @@ def test_plots_say_how_to_get_matplotlib(monkeypatch):
     X, y = signal_frame(200)
     clf = AttentionMLPClassifier(**SMALL).fit(X, y)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"skattn\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install matplotlib"):
         plot_feature_importances(clf)
