@@ -4,6 +4,7 @@ from ._classifier import AttentionMLPClassifier
 from ._export import SKOPS_TRUSTED_TYPES, load_model, save_model
 from ._extractor import AttentionFeatureExtractor
 from ._inputs import TwoInputs
+from ._onnx import export_onnx
 from ._regressor import AttentionMLPRegressor
 from ._search import search_space
 
@@ -13,6 +14,7 @@ __all__ = [
     "AttentionMLPClassifier",
     "AttentionMLPRegressor",
     "TwoInputs",
+    "export_onnx",
     "load_model",
     "save_model",
     "search_space",
