@@ -82,4 +82,5 @@ class BaseAttentionMLP(FitMixin):
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True  # densified: one token per feature
         tags.input_tags.categorical = True
+        tags.input_tags.string = True  # string columns are categorical
         return tags

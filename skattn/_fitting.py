@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from torch import Tensor, nn
 
+from ._autolog import autolog_callbacks, autologged_fit
 from ._batches import TensorDataset
 from ._distributed import check_same_data
 from ._engine import TrainingResult, train_network
@@ -142,7 +143,12 @@ class FitMixin(ExplanationsMixin):
             hold_out=True,
             probe=True,
         )
-        result = self._run_round(X, y, sample_weight, plan, seeds, device)
+        with autologged_fit(self, X, y, sample_weight):  # mlflow.sklearn.autolog()
+            result = self._run_round(X, y, sample_weight, plan, seeds, device)
+            self._set_fit_results(result)
+        return self
+
+    def _set_fit_results(self, result: TrainingResult) -> None:
         for name in ("_optimizer_state", "_n_partial_fit_calls"):
             self.__dict__.pop(name, None)  # from an earlier partial_fit
         self.n_iter_ = result.n_epochs
@@ -158,9 +164,8 @@ class FitMixin(ExplanationsMixin):
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
                 "before the loss converged; raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        return self
 
     def _partial_fit(
         self, X: Any, y: Any, sample_weight: Any, classes: Any = None
@@ -466,7 +471,7 @@ class FitMixin(ExplanationsMixin):
                 optimizer_state=optimizer_state,
                 distributed=self.distributed,
                 schedule=schedule,
-                callbacks=self.callbacks,
+                callbacks=[*(self.callbacks or ()), *autolog_callbacks()],
             )
 
     def _batch_size(self, n_train: int) -> int:

@@ -168,3 +168,73 @@ def test_mlflow_logger_writes_a_real_run(tmp_path, monkeypatch):
     assert [metric.value for metric in history] == clf.validation_scores_
     losses = client.get_metric_history(run.info.run_id, "train_loss")
     assert [metric.value for metric in losses] == pytest.approx(clf.loss_curve_)
+
+
+@pytest.fixture
+def sklearn_autolog(tmp_path, monkeypatch):
+    """mlflow.sklearn.autolog() on, runs in a local folder; off again after."""
+    mlflow = pytest.importorskip("mlflow")
+    mlflow_sklearn = pytest.importorskip("mlflow.sklearn")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # a local file store
+    mlflow.set_tracking_uri((tmp_path / "runs").as_uri())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's notices about versions, stores
+        mlflow_sklearn.autolog(log_models=False, log_datasets=False, silent=True)
+    yield mlflow
+    mlflow_sklearn.autolog(disable=True)
+    mlflow.set_tracking_uri(None)
+
+
+def test_mlflow_sklearn_autolog_records_parameters_and_curves(sklearn_autolog):
+    mlflow = sklearn_autolog
+    X, y = data(n_rows=400)
+    clf = AttentionMLPClassifier(**SMALL, max_iter=4, early_stopping=True).fit(X, y)
+
+    run = mlflow.last_active_run()  # the fit's own run, ended with the fit
+    assert run.info.status == "FINISHED"
+    assert run.data.params["d_token"] == "8"
+    assert run.data.params["max_iter"] == "4"
+    assert run.data.tags["estimator_name"] == "AttentionMLPClassifier"
+    client = mlflow.tracking.MlflowClient()
+    curve = client.get_metric_history(run.info.run_id, "valid_accuracy")
+    assert [m.value for m in curve] == clf.validation_scores_
+    assert [m.step for m in curve] == [1, 2, 3, 4]
+    losses = client.get_metric_history(run.info.run_id, "train_loss")
+    assert [m.value for m in losses] == pytest.approx(clf.loss_curve_)
+    assert run.data.metrics["training_score"] == pytest.approx(clf.score(X, y))
+
+
+def test_mlflow_autolog_logs_into_the_users_run_and_not_inside_a_pipeline(
+    sklearn_autolog,
+):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    mlflow = sklearn_autolog
+    X, y = data(n_rows=200)
+    with mlflow.start_run() as run:
+        AttentionMLPRegressor(**SMALL, max_iter=2).fit(X, X[:, 0])
+    logged = mlflow.get_run(run.info.run_id)
+    assert logged.data.params["loss"] == "squared_error"
+    assert "train_loss" in logged.data.metrics
+    # In a Pipeline, MLflow's patch of Pipeline.fit logs the fit (skattn's
+    # parameters among the pipeline's); skattn adds nothing of its own.
+    pipeline = make_pipeline(StandardScaler(), AttentionMLPClassifier(**SMALL))
+    pipeline.set_params(attentionmlpclassifier__max_iter=2).fit(X, y)
+    logged = mlflow.last_active_run()
+    assert logged.data.params["attentionmlpclassifier__d_token"] == "8"
+    assert "d_token" not in logged.data.params
+    assert "train_loss" not in logged.data.metrics
+
+
+def test_without_autolog_a_fit_starts_no_run(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    mlflow.set_tracking_uri((tmp_path / "runs").as_uri())
+    try:
+        X, y = data(n_rows=100)
+        AttentionMLPClassifier(**SMALL, max_iter=1).fit(X, y)
+        runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+        assert runs == []
+    finally:
+        mlflow.set_tracking_uri(None)

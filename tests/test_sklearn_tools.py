@@ -251,3 +251,16 @@ def test_search_space_for_optunas_search_cv():
     ).fit(X[:120], y[:120])
     assert 3e-4 <= search.best_params_["learning_rate"] <= 3e-3
     assert search.best_params_["n_blocks"] in range(1, 5)
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [AttentionMLPClassifier, AttentionMLPRegressor, AttentionFeatureExtractor],
+)
+def test_tags_say_strings_are_accepted(Estimator):
+    tags = Estimator().__sklearn_tags__().input_tags
+    assert tags.string and tags.categorical and tags.allow_nan
+    X = np.array([["red", "s"], ["blue", "m"], ["red", "l"], ["green", "m"]] * 10)
+    y = np.arange(len(X)) % 2
+    model = Estimator(**FAST, max_iter=1).fit(X, y)
+    assert model.is_categorical_.all()  # string columns are categories
