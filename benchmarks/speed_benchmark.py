@@ -26,6 +26,10 @@ writes them as JSON:
 - ``embedding``: what the default piecewise-linear numerical embedding costs over
   the linear one: skattn's defaults at the ``compare`` size with
   ``numerical_embedding="linear"`` and ``"piecewise_linear"``.
+- ``serving``: a default model of the ``compare`` size (one epoch), its
+  ``predict_proba`` rows/s next to onnxruntime's on the graph ``export_onnx``
+  writes (CPU provider, one call over the same rows, and calls of one row), and
+  the export's seconds.
 
 An epoch's time is measured as ``(T(1 + k) - T(1)) / k`` where ``T(n)`` is a whole
 call that trains ``n`` epochs (for skattn, TabNet and MLPClassifier: ``fit`` with
@@ -82,10 +86,12 @@ from skattn import AttentionMLPClassifier
 RESULTS = Path(__file__).resolve().parent / "results" / "speed.json"
 BATCH_SIZE = 256  # skattn's "auto" batch size above 2,560 rows; used by every loop
 PREDICT_ROWS = 50_000  # skattn's prediction is timed on at most this many rows
+ONNX_CHUNK_ROWS = 512  # onnxruntime is also timed in calls of this many rows
 PEER_PACKAGES = {
     "rtdl_ft_transformer": "rtdl_revisiting_models",
     "tabm": "tabm",
     "tabnet": "pytorch_tabnet",
+    "serving": "onnxruntime",
 }
 MODEL_LABELS = {
     "skattn": "skattn (defaults)",
@@ -385,6 +391,57 @@ def measure_full_fit(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
     }
 
 
+def measure_serving(spec: dict, X: Any, y: Any, device: torch.device) -> dict:
+    """skattn's predict_proba against onnxruntime on the exported graph."""
+    import onnxruntime
+
+    from skattn import export_onnx
+
+    estimator = AttentionMLPClassifier(max_iter=1, random_state=0, device=device).fit(
+        X, y
+    )
+    start = time.perf_counter()
+    graph = export_onnx(estimator).SerializeToString()
+    export_s = time.perf_counter() - start
+    session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    X_predict = np.asarray(X[:PREDICT_ROWS], dtype=np.float64)
+    feed = {f"x{j}": X_predict[:, [j]] for j in range(X_predict.shape[1])}
+    rows = {f"x{j}": X_predict[:1, [j]] for j in range(X_predict.shape[1])}
+    n_single = 200
+
+    def chunks() -> None:
+        for start in range(0, len(X_predict), ONNX_CHUNK_ROWS):
+            part = slice(start, start + ONNX_CHUNK_ROWS)
+            session.run(None, {name: column[part] for name, column in feed.items()})
+
+    def single_rows() -> None:
+        for _ in range(n_single):
+            session.run(None, rows)
+
+    def skattn_single_rows() -> None:
+        for i in range(n_single):
+            estimator.predict_proba(X_predict[i : i + 1])
+
+    cpu = torch.device("cpu")
+    _, onnx_proba = session.run(None, feed)
+    return {
+        "export_s": export_s,
+        "max_abs_diff": float(
+            np.abs(onnx_proba - estimator.predict_proba(X_predict)).max()
+        ),
+        "predict_rows_per_s": predict_rows_per_second(
+            lambda: estimator.predict_proba(X_predict), len(X_predict), device
+        ),
+        "onnx_rows_per_s": predict_rows_per_second(
+            lambda: session.run(None, feed), len(X_predict), cpu
+        ),
+        "single_row_ms": 1e3
+        / predict_rows_per_second(skattn_single_rows, n_single, device),
+        "onnx_chunked_rows_per_s": predict_rows_per_second(chunks, len(X_predict), cpu),
+        "onnx_single_row_ms": 1e3 / predict_rows_per_second(single_rows, n_single, cpu),
+    }
+
+
 MEASURES: dict[str, Callable[[dict, Any, Any, torch.device], dict]] = {
     "skattn": measure_skattn,
     "skattn_no_validation": measure_skattn,
@@ -394,6 +451,7 @@ MEASURES: dict[str, Callable[[dict, Any, Any, torch.device], dict]] = {
     "tabnet": measure_tabnet,
     "mlp": measure_mlp,
     "full_fit": measure_full_fit,
+    "serving": measure_serving,
 }
 
 
@@ -456,7 +514,15 @@ def sizes(quick: bool) -> dict[str, Any]:
     }
 
 
-SECTIONS = ["compare", "rows", "features", "steps", "wide_fit", "embedding"]
+SECTIONS = [
+    "compare",
+    "rows",
+    "features",
+    "steps",
+    "wide_fit",
+    "embedding",
+    "serving",
+]
 LINEAR_EMBEDDING = {"numerical_embedding": "linear"}
 
 
@@ -502,6 +568,11 @@ def plan(sections: list[str], quick: bool, device: str) -> list[dict]:
                 | {"n_rows": size["compare_rows"], "n_features": 32}
                 | {"params": {"numerical_embedding": embedding}}
             )
+    if "serving" in sections:
+        specs.append(
+            {**base, "section": "serving", "model": "serving"}
+            | {"n_rows": size["compare_rows"], "n_features": 32}
+        )
     if "wide_fit" in sections and size["wide"] is not None:
         n_rows, n_features = size["wide"]
         specs.append(
@@ -628,6 +699,33 @@ def report(results: list[dict]) -> str:
         n = embedding[0]["n_rows"]
         out.append(
             f"embedding: {n:,} rows x 32 features, skattn defaults otherwise\n"
+            + format_table(header, rows, {0})
+        )
+    for r in (r for r in results if r["section"] == "serving"):
+        if "skipped" in r:
+            out.append(f"serving: skipped ({r['skipped']})")
+            continue
+        rows = [
+            (
+                "skattn predict_proba",
+                fmt(r["predict_rows_per_s"], 0),
+                fmt(r["single_row_ms"]),
+            ),
+            (
+                "onnxruntime, one call",
+                fmt(r["onnx_rows_per_s"], 0),
+                fmt(r["onnx_single_row_ms"]),
+            ),
+            (
+                f"onnxruntime, calls of {ONNX_CHUNK_ROWS} rows",
+                fmt(r["onnx_chunked_rows_per_s"], 0),
+                "-",
+            ),
+        ]
+        header = ("serving", "rows/s", "ms per 1-row call")
+        out.append(
+            f"serving: {r['n_rows']:,} rows x 32 features, default model; export "
+            f"{r['export_s']:.1f} s, max |p_onnx - p_skattn| {r['max_abs_diff']:.1e}\n"
             + format_table(header, rows, {0})
         )
     for r in (r for r in results if r["section"] == "wide_fit"):

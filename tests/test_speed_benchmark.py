@@ -81,3 +81,15 @@ def test_the_embedding_section_times_both_embeddings_against_linear(bench):
     text = bench.report(measured)
     assert "embedding: 5,000 rows x 32 features" in text
     assert "piecewise_linear" in text and "1.25" in text
+
+
+def test_the_serving_section_times_onnxruntime_next_to_skattn(bench):
+    pytest.importorskip("onnxruntime")
+    (spec,) = bench.plan(["serving"], quick=True, device="cpu")
+    result = bench.measure({**spec, "n_rows": 300, "n_features": 4})
+    assert result["max_abs_diff"] < 1e-5  # the exported graph predicts the same
+    for key in ("predict_rows_per_s", "onnx_rows_per_s", "onnx_chunked_rows_per_s"):
+        assert result[key] > 0
+    assert result["onnx_single_row_ms"] > 0 and result["export_s"] > 0
+    text = bench.report([{**spec, **result, "n_rows": 300}])
+    assert "onnxruntime, calls of 512 rows" in text

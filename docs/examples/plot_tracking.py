@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import mlflow
 from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
@@ -72,3 +73,20 @@ scores = client.get_metric_history(run.info.run_id, "valid_score")
 ax_score.plot([m.step for m in scores], [m.value for m in scores])
 ax_score.set(xlabel="epoch", ylabel="held-out accuracy")
 fig.tight_layout()
+
+# %%
+# Autologging
+# -----------
+# With ``mlflow.sklearn.autolog()`` on, a skattn fit logs itself as MLflow logs
+# scikit-learn's estimators: its parameters, the per-epoch curves under their
+# metric names, and ``training_score``, in a run of its own (or the active one).
+mlflow.set_tracking_uri(folder.as_uri())
+mlflow.sklearn.autolog(log_models=False, log_datasets=False, silent=True)
+AttentionMLPClassifier(
+    d_token=16, n_blocks=1, max_iter=10, early_stopping=True, random_state=0
+).fit(X_train, y_train)
+mlflow.sklearn.autolog(disable=True)
+
+logged = mlflow.last_active_run()
+print("parameters:", {k: logged.data.params[k] for k in ("d_token", "max_iter")})
+print("metrics:", sorted(logged.data.metrics))
