@@ -36,6 +36,7 @@ from ._inputs.table_encoder import (
     _FIRST_CATEGORY_CODE,
     MISSING_CODE,
     UNKNOWN_CODE,
+    _category_key,
 )
 from ._onnx_graph import ServingNetwork
 from ._targets import ClassificationTarget, RegressionTarget
@@ -43,7 +44,7 @@ from ._targets import ClassificationTarget, RegressionTarget
 MISSING_CATEGORY = ""
 """How a missing value is spelled in a categorical column's (string) input."""
 _ML_DOMAIN = "ai.onnx.ml"
-_ML_OPSET = 2  # LabelEncoder with keys_strings, values_int64s, default_int64
+_ML_OPSET = 4  # LabelEncoder with keys_tensor (double keys), as well as keys_strings
 _BATCH = "batch"
 
 
@@ -91,15 +92,67 @@ def _categories(part: TableInput) -> list[list[str]]:
     ]
 
 
-def _column_inputs(part: TableInput) -> list[tuple[str, int, bool]]:
-    """``(graph input name, column, is categorical)`` of each column of a table,
-    in the table's column order."""
+def _numeric_categories(keys: list[str]) -> np.ndarray | None:
+    """The categories as numbers (float64), if every one is a number that skattn
+    spells as it is spelled here (``"3"``, ``"2.5"``; not ``"02139"``, which a
+    number would spell ``"2139"``, nor ``"True"``); else None."""
+    values = []
+    for key in keys:
+        try:
+            value = float(key)
+        except ValueError:
+            return None
+        if not np.isfinite(value) or _category_key(value) != key:
+            return None
+        values.append(value)
+    return np.array(values, dtype=np.float64)
+
+
+def _columns(part: TableInput) -> list[tuple[str, np.ndarray | list[str] | None]]:
+    """``(graph input name, categories)`` of each column of a table, in the table's
+    column order: None for a numerical column; for a categorical one, the
+    categories seen in fit as numbers (float64) when they all are numbers, else as
+    skattn spells them."""
     encoder = part.encoder_
-    categorical = set(encoder.categorical_columns_.tolist())
-    return [
-        (part.prefix + name, j, j in categorical)
-        for j, name in enumerate(encoder.feature_names_)
-    ]
+    categorical = encoder.categorical_columns_.tolist()
+    categories = dict(zip(categorical, _categories(part), strict=True))
+    columns: list[tuple[str, np.ndarray | list[str] | None]] = []
+    for j, name in enumerate(encoder.feature_names_):
+        keys = categories.get(j)
+        if keys is not None:
+            numbers = _numeric_categories(keys)
+            columns.append((part.prefix + name, keys if numbers is None else numbers))
+        else:
+            columns.append((part.prefix + name, None))
+    return columns
+
+
+def _input_names(parts: list[SingleInput]) -> list[str]:
+    """The graph's input names: each table column's, each sequence input's."""
+    names = []
+    for part in parts:
+        if isinstance(part, TableInput):
+            names += [name for name, _ in _columns(part)]
+        else:
+            names.append(part.prefix + "sequences")
+    return names
+
+
+def _check_input_names(parts: list[SingleInput], output_keys: list[str]) -> None:
+    """Refuse column names that would not make distinct graph inputs."""
+    names = _input_names(parts)
+    outputs = {"label" if key == "label_index" else key for key in output_keys}
+    reserved = (_TRACED_INPUT, _TRACED_OUTPUT, _TRACED_VALUE, _OWN_VALUE)
+    bad = {name for name in names if names.count(name) > 1}
+    bad |= {name for name in names if name in outputs or name.startswith(reserved)}
+    if "" in names:
+        bad.add("")
+    if bad:
+        raise ValueError(
+            f"export_onnx names each column's input after the column; the names "
+            f"{sorted(bad)} are empty, repeated, or taken by the graph's outputs "
+            f"{sorted(outputs)} or its prefixes {list(reserved)}: rename those columns"
+        )
 
 
 def _example_inputs(parts: list[SingleInput]) -> tuple[torch.Tensor, ...]:
@@ -142,6 +195,13 @@ def _check_estimator(estimator: Any) -> None:
             f"{target.name!r} targets (several label columns); fit one model per "
             "column to export them"
         )
+    if isinstance(target, ClassificationTarget) and not _embeds(estimator):
+        kind = np.asarray(estimator.classes_).dtype
+        if kind.kind not in "biufOUS":
+            raise ValueError(
+                f"export_onnx cannot store labels of dtype {kind} (classes_) in an "
+                "ONNX graph: numbers, booleans and strings can be stored"
+            )
 
 
 # The traced graph's own inputs and outputs, renamed by _edit_graph: "in:" and
@@ -201,6 +261,47 @@ def _internal_names(graph: Any) -> dict[str, str]:
     }
 
 
+def _category_codes(
+    onnx: Any, name: str, categories: np.ndarray | list[str], code: str
+) -> list:
+    """Nodes from a categorical column's input to its codes: the categories seen in
+    fit to theirs, missing (NaN, or ``""`` for strings) to the missing code,
+    anything else to the unknown code."""
+    helper, numpy_helper = onnx.helper, onnx.numpy_helper
+    seen = np.arange(_FIRST_CATEGORY_CODE, _FIRST_CATEGORY_CODE + len(categories))
+    if not isinstance(categories, np.ndarray):
+        return [
+            helper.make_node(
+                "LabelEncoder",
+                [name],
+                [code],
+                domain=_ML_DOMAIN,
+                keys_strings=[*categories, MISSING_CATEGORY],
+                values_int64s=[*seen.tolist(), MISSING_CODE],
+                default_int64=UNKNOWN_CODE,
+            )
+        ]
+    known = code + "/known"
+    is_missing = code + "/missing"
+    return [
+        helper.make_node(
+            "LabelEncoder",
+            [name],
+            [known],
+            domain=_ML_DOMAIN,
+            keys_tensor=numpy_helper.from_array(categories, name="keys"),
+            values_tensor=numpy_helper.from_array(seen.astype(np.int64), "values"),
+            default_tensor=numpy_helper.from_array(
+                np.array([UNKNOWN_CODE], dtype=np.int64), name="default"
+            ),
+        ),
+        helper.make_node("IsNaN", [name], [is_missing]),
+        helper.make_node(
+            "Where", [is_missing, _OWN_VALUE + "missing_code", known], [code]
+        ),
+    ]
+
+
 def _column_nodes(onnx: Any, parts: list[SingleInput]) -> tuple[list, list]:
     """Graph inputs, one per table column, and the nodes that gather them into the
     traced graph's numbers (Concat) and category codes (LabelEncoder, Concat)."""
@@ -209,31 +310,16 @@ def _column_nodes(onnx: Any, parts: list[SingleInput]) -> tuple[list, list]:
     for part in parts:
         if not isinstance(part, TableInput):
             continue
-        encoder = part.encoder_
         numbers, codes = [], []
-        for name, j, categorical in _column_inputs(part):
-            kind = TensorProto.STRING if categorical else TensorProto.DOUBLE
+        for k, (name, categories) in enumerate(_columns(part)):
+            as_strings = categories is not None and isinstance(categories, list)
+            kind = TensorProto.STRING if as_strings else TensorProto.DOUBLE
             inputs.append(helper.make_tensor_value_info(name, kind, [_BATCH, 1]))
-            if not categorical:
+            if categories is None:
                 numbers.append(name)
                 continue
-            k = int(np.flatnonzero(encoder.categorical_columns_ == j)[0])
-            seen = _categories(part)[k]
             code = f"{_OWN_VALUE}{part.prefix}codes_{k}"
-            nodes.append(
-                helper.make_node(
-                    "LabelEncoder",
-                    [name],
-                    [code],
-                    domain=_ML_DOMAIN,
-                    keys_strings=[*seen, MISSING_CATEGORY],
-                    values_int64s=[
-                        *range(_FIRST_CATEGORY_CODE, _FIRST_CATEGORY_CODE + len(seen)),
-                        MISSING_CODE,
-                    ],
-                    default_int64=UNKNOWN_CODE,
-                )
-            )
+            nodes += _category_codes(onnx, name, categories, code)
             codes.append(code)
         for group, key in ((numbers, "numbers"), (codes, "codes")):
             if group:
@@ -268,20 +354,18 @@ def _edit_graph(
     _rename(graph, _internal_names(graph))
     column_inputs, column_nodes = _column_nodes(onnx, parts)
     nodes = column_nodes + list(graph.node)
-    initializers = list(graph.initializer)
+    initializers = [
+        *graph.initializer,
+        onnx.numpy_helper.from_array(
+            np.array(MISSING_CODE, dtype=np.int64), name=_OWN_VALUE + "missing_code"
+        ),
+    ]
     inputs = list(column_inputs)
     for part in parts:  # sequences keep their traced input, under its public name
         if isinstance(part, SequenceInput):
             key = part.prefix + "sequences"
             _rename(graph, {_TRACED_INPUT + key: key})
             inputs += [value for value in graph.input if value.name == key]
-    names = [value.name for value in inputs]
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    if duplicated:
-        raise ValueError(
-            f"export_onnx names each column's input after the column; {duplicated} "
-            "would name two inputs (rename the columns)"
-        )
     outputs = []
     for value in graph.output:
         key = value.name[len(_TRACED_OUTPUT) :]
@@ -316,7 +400,8 @@ def _edit_graph(
     )
     edited.doc_string = (
         f"skattn {type(estimator).__name__}: numerical columns as double (N, 1), "
-        "NaN missing; categorical columns as strings (N, 1), '' missing; sequences "
+        "NaN missing; categorical columns as double if their categories are "
+        "numbers, else as strings (N, 1), '' missing; sequences "
         "as double (N, steps, channels), NaN-padded."
     )
     return edited
@@ -339,10 +424,11 @@ def export_onnx(
 
     - a table: one input per column, named after the column (``x0``, ``x1``, ...
       for arrays): numerical columns as ``double`` of shape (N, 1), NaN where
-      missing; categorical columns as strings of shape (N, 1), each category
-      spelled as skattn spells it (the value itself for strings; ``"3"`` for the
-      number 3, ``"2.5"`` for 2.5, ``"True"`` for a boolean), ``""`` where missing;
-      categories unseen in fit are read as unknown, as by ``predict``;
+      missing; categorical columns whose categories are all numbers as
+      ``double`` too (NaN missing), other categorical columns as strings of shape
+      (N, 1) (``""`` missing; ``"True"``/``"False"`` for booleans); categories
+      unseen in fit are read as unknown, as by ``predict`` (which reads ``""`` as
+      unknown, not missing, when fit saw missing categories);
     - sequences: one ``sequences`` input of ``double``, shape (N, steps, channels),
       NaN after each sequence's end, with ``steps`` the longest training sequence
       (pad shorter ones with NaN; longer ones are refused);
@@ -352,7 +438,10 @@ def export_onnx(
     Outputs: ``label`` and ``probabilities`` (classifier); ``prediction``, and
     ``quantiles`` with ``loss="quantile"`` (regressor); ``embedding``
     (:class:`AttentionFeatureExtractor`). Where ``predict`` raises on outputs
-    that are not finite, the graph returns them as they are.
+    that are not finite, the graph returns them as they are. The graph computes
+    in float32: a model whose ``predict`` runs under bfloat16 autocast
+    (``precision="bfloat16"``, or ``"auto"`` on CUDA) differs by bfloat16's
+    rounding (5e-4 seen in probabilities).
 
     Needs the optional dependencies onnx and onnxscript (``pip install onnx
     onnxscript``).
@@ -402,6 +491,7 @@ AttentionFeatureExtractor
         assert isinstance(estimator._target, ClassificationTarget | RegressionTarget)
         head = estimator._target
     serving = ServingNetwork(network, parts, head).eval()
+    _check_input_names(parts, serving.output_keys)
     traced = _trace(serving, parts, opset_version)
     model = _edit_graph(onnx, traced, estimator, parts)
     onnx.checker.check_model(model, full_check=True)

@@ -309,6 +309,8 @@ class ServingNetwork(nn.Module):
         self.preprocessing = nn.ModuleList(_Preprocessing(part) for part in parts)
         self.input_keys = [key for part in parts for key in graph_inputs(part)]
         self.head = "embedding"
+        self.is_1d, self.n_quantiles = True, 1
+        self.quantile_point: int | None = None
         if isinstance(target, ClassificationTarget):
             self.head = "classification"
             self.output_keys = ["label_index", "probabilities"]
@@ -316,7 +318,6 @@ class ServingNetwork(nn.Module):
             self.head = "regression"
             self.output_keys = ["prediction"]
             self.is_1d = bool(target.is_1d_)
-            self.quantile_point: int | None = None
             self.n_quantiles = target._n_quantiles
             if target.loss_name == "quantile":
                 self.output_keys.append("quantiles")

@@ -238,3 +238,25 @@ def test_without_autolog_a_fit_starts_no_run(tmp_path, monkeypatch):
         assert runs == []
     finally:
         mlflow.set_tracking_uri(None)
+
+
+def test_mlflow_errors_warn_and_the_fit_goes_on(sklearn_autolog):
+    mlflow = sklearn_autolog
+    X, y = data(n_rows=100)
+    with mlflow.start_run():
+        AttentionMLPClassifier(**SMALL, max_iter=1).fit(X, y)
+        # The same run, another d_token: MLflow refuses to change a parameter.
+        with pytest.warns(UserWarning, match="MLflow autologging could not log"):
+            clf = AttentionMLPClassifier(**{**SMALL, "d_token": 4}, max_iter=1)
+            clf.fit(X, y)
+    assert clf.n_iter_ == 1
+
+
+def test_disable_autologging_blocks_are_respected(sklearn_autolog):
+    from mlflow.utils.autologging_utils import disable_autologging
+
+    mlflow = sklearn_autolog
+    X, y = data(n_rows=100)
+    with disable_autologging():
+        AttentionMLPClassifier(**SMALL, max_iter=1).fit(X, y)
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []

@@ -33,22 +33,13 @@ def session(model):
     )
 
 
-def spelled(value):
-    """A category as the graph's string inputs spell it; "" for missing."""
-    if pd.isna(value):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def table_feed(X: pd.DataFrame, categorical: set[str]) -> dict[str, np.ndarray]:
-    """One (n, 1) array per column: numbers as float64 with NaN, categories as
-    strings."""
+    """One (n, 1) array per column: numbers, and categories that are numbers, as
+    float64 with NaN; other categories as strings, "" where missing."""
     feed = {}
     for name in X.columns:
         if name in categorical:
-            values = [spelled(v) for v in X[name].astype(object)]
+            values = ["" if pd.isna(v) else str(v) for v in X[name].astype(object)]
             feed[name] = np.array(values, dtype=object)[:, None]
         else:
             feed[name] = X[name].to_numpy(np.float64, na_value=np.nan)[:, None]
@@ -123,18 +114,36 @@ def test_regressor_other_scalings_and_embeddings(
     )
 
 
-def test_extractor_matches_transform_and_numbers_as_categories():
+def test_extractor_matches_transform():
     rng = np.random.default_rng(2)
     X = pd.DataFrame({"grade": rng.integers(1, 4, 150), "x": rng.normal(size=150)})
     y = (X["grade"] == 2).to_numpy()
-    extractor = AttentionFeatureExtractor(categorical_features=["grade"], **SMALL)
-    extractor.fit(X, y)
+    extractor = AttentionFeatureExtractor(**SMALL).fit(X, y)
+    (embedding,) = session(export_onnx(extractor)).run(None, table_feed(X, set()))
+    np.testing.assert_allclose(embedding, extractor.transform(X), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([1, 2, 7, 3]),  # integers
+        np.array([1.0, 2.5, 0.1, 3.0]),  # floats, whole or not
+        np.array([1.0, 2.5, 0.1, 3.0], dtype=np.float32),  # 0.1 is 0.10000000149
+    ],
+)
+def test_categories_that_are_numbers_are_fed_as_numbers(values):
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"grade": rng.choice(values, 200), "x": rng.normal(size=200)})
+    if values.dtype.kind == "f":
+        X.loc[::9, "grade"] = np.nan  # missing
+    y = X["grade"].isin(values[:2]).to_numpy()
+    clf = AttentionMLPClassifier(categorical_features=["grade"], **SMALL).fit(X, y)
+    runtime = session(export_onnx(clf))
+    assert [i.type for i in runtime.get_inputs()] == ["tensor(double)"] * 2
     X_new = X.copy()
-    X_new.loc[:2, "grade"] = 7  # unseen
-    feed = table_feed(X_new, {"grade"})
-    assert feed["grade"][3, 0] in {"1", "2", "3"}  # whole numbers, no ".0"
-    (embedding,) = session(export_onnx(extractor)).run(None, feed)
-    np.testing.assert_allclose(embedding, extractor.transform(X_new), atol=1e-5)
+    X_new.loc[:3, "grade"] = 99  # unseen
+    _, proba = runtime.run(None, table_feed(X_new, categorical=set()))
+    np.testing.assert_allclose(proba, clf.predict_proba(X_new), atol=1e-5)
 
 
 def test_sequences_of_different_lengths():
@@ -197,6 +206,14 @@ def test_what_cannot_be_exported_is_named():
     empty = AttentionMLPClassifier(**SMALL).fit(frame, X[:, 0] > 0)
     with pytest.raises(ValueError, match="empty string as a category"):
         export_onnx(empty)
+    dates = np.where(X[:, 0] > 0, np.datetime64("2026-01-01"), np.datetime64("2025"))
+    with pytest.raises(ValueError, match="labels of dtype datetime64"):
+        export_onnx(AttentionMLPClassifier(**SMALL).fit(X, dates))
+    for name in ("label", "", "out:probabilities"):
+        frame = pd.DataFrame({name: X[:, 0], "x": X[:, 1]})
+        model = AttentionMLPClassifier(**SMALL).fit(frame, X[:, 0] > 0)
+        with pytest.raises(ValueError, match="rename those columns"):
+            export_onnx(model)
 
 
 def test_normal_quantile_matches_scipy():
