@@ -1,0 +1,225 @@
+"""Where a small fit's time goes, and how many torch threads suit it.
+
+Measurements for the small-data work (issue 15), each in a fresh Python process,
+on the small datasets that scikit-learn bundles (75/25 split, ``random_state=0``,
+as ``demo.py`` splits them): breast_cancer (426 training rows), wine (133),
+digits (1,347) and diabetes (331, regression).
+
+- ``profile``: a default fit under cProfile: its wall time and epochs, and the
+  time inside each phase: learning the input encoding, encoding and splitting
+  the rows, building the network, the training steps (forward, backward,
+  optimizer), the validation passes, and the attention importances computed
+  after training. What is left is the loop's own overhead (callbacks, history,
+  batching) and the profiler's.
+- ``threads``: the same fits with a fixed budget (10 epochs, no early stopping,
+  so both runs do the same work) under ``torch.set_num_threads(1)`` and ``(2)``,
+  alternated, 3 repeats each, median seconds; and one larger network (10,000 x 32
+  rows, 2 epochs), to see where a second thread starts to pay.
+
+Usage::
+
+    python benchmarks/small_fit_profile.py          # about 6 minutes on 2 cores
+    python benchmarks/small_fit_profile.py --sections threads
+"""
+
+import os
+import sys
+from pathlib import Path
+
+# Must precede the first import of numpy/torch/sklearn (see speed_benchmark.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import argparse
+import cProfile
+import json
+import pstats
+import statistics
+import subprocess
+import time
+import warnings
+from typing import Any
+
+import torch
+from _reporting import add_output_argument, environment, format_table, write_json
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_wine,
+    make_classification,
+)
+from sklearn.model_selection import train_test_split
+
+from skattn import AttentionMLPClassifier, AttentionMLPRegressor
+
+RESULTS = Path(__file__).resolve().parent / "results" / "small_fit.json"
+DATASETS = {
+    "breast_cancer": (load_breast_cancer, AttentionMLPClassifier),
+    "wine": (load_wine, AttentionMLPClassifier),
+    "digits": (load_digits, AttentionMLPClassifier),
+    "diabetes": (load_diabetes, AttentionMLPRegressor),
+}
+# phase -> (file part, function name) whose cumulative time is the phase's
+PHASES = {
+    "learn encoding": ("_fitting.py", "_start"),
+    "encode and split rows": ("_fitting.py", "_training_arrays"),
+    "split (hold-out)": ("_fitting.py", "_datasets"),
+    "build network": ("_parameters.py", "_new_module"),
+    "training steps": ("skorch/net.py", "train_step"),
+    "validation passes": ("skorch/net.py", "validation_step"),
+    "attention importances": ("_fitting.py", "_finish"),
+}
+THREAD_EPOCHS = 10
+LARGE = (10_000, 32)  # rows, features of the larger network's data
+
+
+def data(name: str) -> tuple[Any, Any, type]:
+    if name == "large":
+        X, y = make_classification(*LARGE, n_informative=16, random_state=0)
+        return X, y, AttentionMLPClassifier
+    load, estimator = DATASETS[name]
+    X, y = load(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.25, random_state=0)
+    return X_train, y_train, estimator
+
+
+def measure_profile(name: str) -> dict:
+    """A default fit under cProfile; seconds per phase."""
+    X, y, estimator = data(name)
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    model = estimator(random_state=0).fit(X, y)
+    profiler.disable()
+    total = time.perf_counter() - start
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    phases = {}
+    for phase, (file_part, function) in PHASES.items():
+        phases[phase] = sum(
+            entry[3]  # cumulative time
+            for (filename, _, name_), entry in stats.items()
+            if name_ == function and filename.endswith(file_part)
+        )
+    return {
+        "fit_s": total,
+        "n_epochs": model.n_iter_,
+        "n_rows": len(X),
+        "phases_s": phases,
+    }
+
+
+def measure_threads(name: str, threads: int) -> dict:
+    """A fit of a fixed number of epochs on ``threads`` torch threads."""
+    torch.set_num_threads(threads)
+    X, y, estimator = data(name)
+    epochs = 2 if name == "large" else THREAD_EPOCHS
+    start = time.perf_counter()
+    estimator(
+        random_state=0, max_iter=epochs, early_stopping=False, n_iter_no_change=99
+    ).fit(X, y)
+    return {"fit_s": time.perf_counter() - start, "n_epochs": epochs}
+
+
+def run(spec: dict) -> dict:
+    command = [sys.executable, __file__, "--measure", json.dumps(spec)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return {**spec, **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def report(results: list[dict]) -> str:
+    out = []
+    profiles = [r for r in results if r["section"] == "profile"]
+    if profiles:
+        header = ("dataset", "rows", "epochs", "fit s", *PHASES, "rest")
+        rows = []
+        for r in profiles:
+            phases = r["phases_s"]
+            rest = r["fit_s"] - sum(phases.values())
+            rows.append(
+                (
+                    r["dataset"],
+                    f"{r['n_rows']:,}",
+                    str(r["n_epochs"]),
+                    f"{r['fit_s']:.1f}",
+                    *(f"{phases[p]:.1f}" for p in PHASES),
+                    f"{rest:.1f}",
+                )
+            )
+        out.append(
+            "profile: a default fit, seconds per phase (under cProfile)\n"
+            + format_table(header, rows, {0})
+        )
+    threads = [r for r in results if r["section"] == "threads"]
+    if threads:
+        rows = []
+        for name in dict.fromkeys(r["dataset"] for r in threads):
+            seconds = {
+                n: statistics.median(
+                    r["fit_s"]
+                    for r in threads
+                    if r["dataset"] == name and r["threads"] == n
+                )
+                for n in (1, 2)
+            }
+            epochs = next(r["n_epochs"] for r in threads if r["dataset"] == name)
+            rows.append(
+                (
+                    name,
+                    str(epochs),
+                    f"{seconds[1]:.2f}",
+                    f"{seconds[2]:.2f}",
+                    f"{seconds[2] / seconds[1]:.2f}",
+                )
+            )
+        header = ("dataset", "epochs", "1 thread s", "2 threads s", "2 / 1")
+        out.append(
+            "threads: the same fit on 1 and 2 torch threads (median of 3)\n"
+            + format_table(header, rows, {0})
+        )
+    return "\n\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sections", nargs="+", default=["profile", "threads"],
+        choices=["profile", "threads"],
+    )  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # worker mode
+    add_output_argument(parser, RESULTS)
+    args = parser.parse_args()
+    if args.measure:
+        warnings.simplefilter("ignore")
+        spec = json.loads(args.measure)
+        if spec["section"] == "profile":
+            print(json.dumps(measure_profile(spec["dataset"])))
+        else:
+            print(json.dumps(measure_threads(spec["dataset"], spec["threads"])))
+        return
+    results = []
+    if "profile" in args.sections:
+        for name in DATASETS:
+            results.append(run({"section": "profile", "dataset": name}))
+            print(json.dumps(results[-1]), flush=True)
+    if "threads" in args.sections:
+        for name in [*DATASETS, "large"]:
+            for _ in range(args.repeats):
+                for threads in (1, 2):  # alternated: drifting load hits both
+                    spec = {"section": "threads", "dataset": name, "threads": threads}
+                    results.append(run(spec))
+                    print(json.dumps(results[-1]), flush=True)
+    print()
+    print(report(results))
+    write_json(
+        {"environment": environment(), "results": results},
+        args.output,
+        ensure_ascii=True,
+    )
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

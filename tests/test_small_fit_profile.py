@@ -1,0 +1,40 @@
+"""The small-fit profile's measuring code runs, and its tables say what it measured.
+
+Only the smallest dataset, in this process: timings themselves are never asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "small_fit_profile.py"
+
+
+@pytest.fixture(scope="module")
+def profile():
+    spec = importlib.util.spec_from_file_location("small_fit_profile", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_profile_finds_every_phase_of_a_fit(profile):
+    result = profile.measure_profile("wine")
+    phases = result["phases_s"]
+    assert set(phases) == set(profile.PHASES)
+    # Each phase ran (a function renamed in skattn or skorch would read as 0 here).
+    for phase in ("learn encoding", "build network", "training steps"):
+        assert phases[phase] > 0, phase
+    assert sum(phases.values()) <= result["fit_s"]
+
+
+def test_the_thread_table_compares_one_and_two_threads(profile):
+    fake = [
+        {"section": "threads", "dataset": "wine", "threads": threads, "n_epochs": 10}
+        | {"fit_s": seconds}
+        for threads, seconds in ((1, 2.0), (2, 3.0), (1, 2.2), (2, 2.8))
+    ]
+    text = profile.report(fake)
+    assert "wine" in text and "1.38" in text  # medians 2.1 and 2.9
