@@ -1,8 +1,8 @@
 """Accuracy of default skattn against the models users pick today, on the tabular suite.
 
-Every model is fitted with its default settings on the 3 seeded 80/20 splits of each
-tabular dataset of the shared suite (``../shared/bench/datasets.py``), then scored on
-the held-out 20%:
+Every model is fitted with its default settings on seeded 80/20 splits of each
+tabular dataset of the shared suite (``../shared/bench/datasets.py``: 3 splits, 5 for
+datasets under 1,000 rows), then scored on the held-out 20%:
 
 - ``skattn``: ``AttentionMLPClassifier`` / ``AttentionMLPRegressor()``, on the
   DataFrame as it is (categorical columns and missing values included);
@@ -11,6 +11,11 @@ the held-out 20%:
 - ``sk_mlp``: ``MLP*`` with ``hidden_layer_sizes=(256, 256)`` and early stopping,
   behind median / most-frequent imputation, scaling and one-hot encoding;
 - ``linear``: ``LogisticRegression`` / ``RidgeCV`` behind the same preprocessing;
+- ``catboost``: CatBoost at its defaults (1,000 trees), the ``category`` columns as
+  its native categorical features;
+- ``realmlp`` and ``tabm_d``: pytabkit's ``RealMLP_TD_*`` and ``TabM_D_*`` at their
+  defaults (their own preprocessing and validation split), numerical gaps filled
+  with the training median (they refuse NaN there);
 - ``ft_transformer``: rtdl's FT-Transformer at its published default configuration
   (``FTTransformer.get_default_kwargs()``: 3 blocks of width 192, AdamW with
   lr=1e-4, weight decay 1e-5) and ``tabm``: TabM at its published defaults
@@ -35,8 +40,9 @@ Usage::
     python benchmarks/accuracy_benchmark.py --combine a.json b.json  # one table
 
 ``--combine`` merges the records of earlier runs (e.g. the slow reference networks
-run in a second process) into one report. The reference networks and LightGBM are in
-the ``benchmarks`` extra; a model whose library is missing is skipped.
+run in a second process) into one report. LightGBM, CatBoost and pytabkit are in the
+``benchmarks`` extra; rtdl's reference networks need ``pip install
+rtdl_revisiting_models tabm``; a model whose library is missing is skipped.
 """
 
 import os
@@ -60,7 +66,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from _baselines import one_hot_pipeline
+from _baselines import CatBoostNative, MedianImputed, one_hot_pipeline
 from _reporting import (
     add_output_argument,
     environment,
@@ -73,6 +79,8 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
+    VotingClassifier,
+    VotingRegressor,
 )
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, RidgeCV
@@ -95,25 +103,59 @@ from torch import Tensor, nn
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor
 
 RESULTS = Path(__file__).resolve().parent / "results" / "accuracy.json"
-MODELS = ("skattn", "hgb", "lightgbm", "sk_mlp", "linear", "ft_transformer", "tabm")
+MODELS = (
+    "skattn",
+    "hgb",
+    "lightgbm",
+    "catboost",
+    "sk_mlp",
+    "linear",
+    "realmlp",
+    "tabm_d",
+    "ft_transformer",
+    "tabm",
+)
 LIBRARIES = {
     "lightgbm": "lightgbm",
+    "catboost": "catboost",
+    "realmlp": "pytabkit",
+    "tabm_d": "pytabkit",
     "ft_transformer": "rtdl_revisiting_models",
     "tabm": "tabm",
 }
+# Datasets of fewer rows than this are split with --small-seeds (5 by default):
+# their seed-to-seed spread is the larger.
+SMALL_DATASET_ROWS = 1000
 
 
 # --- the models ---------------------------------------------------------------------
 
 
 def make_model(
-    name: str, task: str, seed: int, threads: int, skattn_params: dict[str, Any]
+    name: str,
+    task: str,
+    seed: int,
+    threads: int,
+    skattn_params: dict[str, Any],
+    skattn_members: int = 1,
 ) -> Any:
-    """The unfitted model ``name`` for ``task``, seeded with ``seed``."""
+    """The unfitted model ``name`` for ``task``, seeded with ``seed``; skattn as a
+    soft vote of ``skattn_members`` networks when that is above 1."""
     classification = task != "regression"
     if name == "skattn":
         cls = AttentionMLPClassifier if classification else AttentionMLPRegressor
-        return cls(random_state=seed, **skattn_params)
+        if skattn_members == 1:
+            return cls(random_state=seed, **skattn_params)
+        # An experiment for the small-data defaults (issue 15): members of their
+        # own seeds, so with early stopping each holds out a validation split of
+        # its own, and together they train on every row.
+        members = [
+            (f"member_{i}", cls(random_state=seed * 1000 + i, **skattn_params))
+            for i in range(skattn_members)
+        ]
+        if classification:
+            return VotingClassifier(members, voting="soft")
+        return VotingRegressor(members)
     if name == "hgb":
         cls = (
             HistGradientBoostingClassifier
@@ -126,6 +168,17 @@ def make_model(
 
         cls = lightgbm.LGBMClassifier if classification else lightgbm.LGBMRegressor
         return cls(random_state=seed, n_jobs=threads, verbose=-1)
+    if name == "catboost":
+        return CatBoostNative(task=task, random_state=seed, threads=threads)
+    if name in ("realmlp", "tabm_d"):
+        import pytabkit
+
+        kind = "RealMLP_TD" if name == "realmlp" else "TabM_D"
+        suffix = "Classifier" if classification else "Regressor"
+        cls = getattr(pytabkit, f"{kind}_{suffix}")
+        return MedianImputed(
+            cls(device="cpu", random_state=seed, n_threads=threads, verbosity=0)
+        )
     if name == "sk_mlp":
         cls = MLPClassifier if classification else MLPRegressor
         return one_hot_pipeline(
@@ -353,7 +406,8 @@ def score(model: Any, task: str, X: pd.DataFrame, y: np.ndarray) -> dict[str, fl
 def fit_details(name: str, model: Any) -> dict[str, Any]:
     """What a fit leaves worth recording: epochs, and why a reference net stopped."""
     if name == "skattn":
-        return {"n_epochs": int(model.n_iter_)}
+        members = getattr(model, "estimators_", [model])  # a vote: mean epochs
+        return {"n_epochs": float(np.mean([m.n_iter_ for m in members]))}
     if isinstance(model, ReferenceNetwork):
         return {"n_epochs": model.n_epochs_, "stopped_by": model.stopped_by_}
     return {}
@@ -370,7 +424,9 @@ def run_one(
     skattn_params: dict[str, Any],
 ) -> dict[str, Any]:
     task = data["task"]
-    model = make_model(name, task, seed, args.threads, skattn_params)
+    model = make_model(
+        name, task, seed, args.threads, skattn_params, args.skattn_members
+    )
     if isinstance(model, ReferenceNetwork):
         model.set_params(budget_s=args.budget_s)
     X, y = data["X"], data["y"]
@@ -478,12 +534,13 @@ def print_report(summary: dict[str, Any]) -> None:
 
 
 def score_grid(
-    summary: dict[str, Any], value: str = "score"
+    summary: dict[str, Any], value: str = "score", std: bool = False
 ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """One row per dataset, one column per model (best mean rank first).
 
-    ``value="score"``: the mean score and the rank, e.g. ``0.8070 (1)``, and a last
-    row of mean ranks; ``value="fit_s"``: mean fit seconds.
+    ``value="score"``: the mean score and the rank, e.g. ``0.8070 (1)`` (with
+    ``std``, the seed-to-seed standard deviation too: ``0.8070 ± 0.0040 (1)``), and
+    a last row of mean ranks; ``value="fit_s"``: mean fit seconds.
     """
     models = sorted(summary["mean_rank"], key=summary["mean_rank"].get)
     header = ("dataset", "metric", *models)
@@ -496,7 +553,8 @@ def score_grid(
             if values is None:
                 cells.append("")
             elif value == "score":
-                cells.append(f"{values[metric]:.4f} ({values['rank']:g})")
+                spread = f" ± {values[metric + '_std']:.4f}" if std else ""
+                cells.append(f"{values[metric]:.4f}{spread} ({values['rank']:g})")
             else:
                 cells.append(f"{values['fit_s']:.1f}")
         rows.append((dataset, metric, *cells))
@@ -518,6 +576,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--datasets", nargs="+", default=None)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--small-seeds",
+        nargs="+",
+        type=int,
+        default=[0, 1, 2, 3, 4],
+        help=f"the seeds of datasets under {SMALL_DATASET_ROWS} rows",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--budget-s", type=float, default=600.0)
     parser.add_argument(
@@ -526,10 +591,19 @@ def main(argv: list[str] | None = None) -> None:
         default={},
         help="JSON of parameters for skattn (experiments; default: none)",
     )
+    parser.add_argument(
+        "--skattn-members",
+        type=int,
+        default=1,
+        help="skattn as a soft vote of this many networks (experiments)",
+    )
     parser.add_argument("--label", default="", help="suffix of the skattn model's name")
     parser.add_argument("--combine", nargs="+", type=Path, default=None)
     parser.add_argument(
         "--markdown", action="store_true", help="also print the grids as markdown"
+    )
+    parser.add_argument(
+        "--std", action="store_true", help="seed-to-seed std in the markdown grid"
     )
     add_output_argument(parser, RESULTS)
     args = parser.parse_args(argv)
@@ -551,16 +625,22 @@ def main(argv: list[str] | None = None) -> None:
                 lightgbm=_version("lightgbm"),
                 rtdl_revisiting_models=_version("rtdl_revisiting_models"),
                 tabm=_version("tabm"),
+                catboost=_version("catboost"),
+                pytabkit=_version("pytabkit"),
             ),
             "threads": args.threads,
             "budget_s": args.budget_s,
             "skattn_params": args.skattn_params,
+            "skattn_members": args.skattn_members,
         }
         models = [m for m in args.models if _available(m)]
         for dataset in args.datasets or suite.names("tabular"):
             data = suite.load(dataset)
-            for seed, (train, test) in enumerate(suite.splits(dataset)):
-                if seed not in args.seeds:
+            small = len(data["y"]) < SMALL_DATASET_ROWS
+            seeds = args.small_seeds if small else args.seeds
+            splits = suite.splits(dataset, n_seeds=max(seeds) + 1)
+            for seed, (train, test) in enumerate(splits):
+                if seed not in seeds:
                     continue
                 for name in models:
                     record = run_one(
@@ -576,7 +656,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.markdown:
         for value in ("score", "fit_s"):
             print()
-            print(markdown(*score_grid(summary, value)))
+            print(markdown(*score_grid(summary, value, std=args.std)))
     write_json(
         {**report, "records": records, "summary": summary},
         args.output,

@@ -15,11 +15,20 @@ digits (1,347) and diabetes (331, regression).
   so both runs do the same work) under ``torch.set_num_threads(1)`` and ``(2)``,
   alternated, 3 repeats each, median seconds; and one larger network (10,000 x 32
   rows, 2 epochs), to see where a second thread starts to pay.
+- ``members``: what training several ensemble members together in one batched
+  forward pass would cost, for the default network and a small one (``d_token=32,
+  n_blocks=1``): a 10-epoch fit on one thread of the training rows, and of the rows
+  repeated 5 times with batches 5 times larger (the same number of steps, each
+  carrying 5 copies of a batch: the work of 5 members that see the same batches),
+  median of 3. An emulation: members of their own weights would multiply the
+  weights too, not the arithmetic.
 
 Usage::
 
     python benchmarks/small_fit_profile.py          # about 6 minutes on 2 cores
     python benchmarks/small_fit_profile.py --sections threads
+    python benchmarks/small_fit_profile.py --sections members \
+        --output benchmarks/results/small_fit_members.json
 """
 
 import os
@@ -41,6 +50,7 @@ import time
 import warnings
 from typing import Any
 
+import numpy as np
 import torch
 from _reporting import add_output_argument, environment, format_table, write_json
 from sklearn.datasets import (
@@ -73,6 +83,8 @@ PHASES = {
 }
 THREAD_EPOCHS = 10
 LARGE = (10_000, 32)  # rows, features of the larger network's data
+NETWORKS = {"default": {}, "small": {"d_token": 32, "n_blocks": 1}}
+N_MEMBERS = 5
 
 
 def data(name: str) -> tuple[Any, Any, type]:
@@ -120,6 +132,25 @@ def measure_threads(name: str, threads: int) -> dict:
         random_state=0, max_iter=epochs, early_stopping=False, n_iter_no_change=99
     ).fit(X, y)
     return {"fit_s": time.perf_counter() - start, "n_epochs": epochs}
+
+
+def measure_members(name: str, network: str, n_members: int) -> dict:
+    """A 10-epoch fit on one thread of ``n_members`` copies of the training rows,
+    in batches ``n_members`` times the size the rows alone get."""
+    torch.set_num_threads(1)
+    X, y, estimator = data(name)
+    batch_size = min(256, max(16, len(X) // 10))  # batch_size="auto"
+    X, y = np.tile(X, (n_members, 1)), np.tile(y, n_members)
+    start = time.perf_counter()
+    estimator(
+        random_state=0,
+        max_iter=THREAD_EPOCHS,
+        early_stopping=False,
+        n_iter_no_change=99,
+        batch_size=batch_size * n_members,
+        **NETWORKS[network],
+    ).fit(X, y)
+    return {"fit_s": time.perf_counter() - start, "n_epochs": THREAD_EPOCHS}
 
 
 def run(spec: dict) -> dict:
@@ -178,6 +209,36 @@ def report(results: list[dict]) -> str:
             "threads: the same fit on 1 and 2 torch threads (median of 3)\n"
             + format_table(header, rows, {0})
         )
+    members = [r for r in results if r["section"] == "members"]
+    if members:
+        rows = []
+        for name in dict.fromkeys(r["dataset"] for r in members):
+            for network in NETWORKS:
+                seconds = {
+                    k: statistics.median(
+                        r["fit_s"]
+                        for r in members
+                        if r["dataset"] == name
+                        and r["network"] == network
+                        and r["n_members"] == k
+                    )
+                    for k in (1, N_MEMBERS)
+                }
+                rows.append(
+                    (
+                        name,
+                        network,
+                        f"{seconds[1]:.2f}",
+                        f"{seconds[N_MEMBERS]:.2f}",
+                        f"{seconds[N_MEMBERS] / seconds[1]:.2f}",
+                    )
+                )
+        header = ("dataset", "network", "1 member s", f"{N_MEMBERS} batched s", "ratio")
+        out.append(
+            f"members: {THREAD_EPOCHS} epochs on one thread, one member against "
+            f"{N_MEMBERS} in one batched pass (median of 3)\n"
+            + format_table(header, rows, {0, 1})
+        )
     return "\n\n".join(out)
 
 
@@ -185,7 +246,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sections", nargs="+", default=["profile", "threads"],
-        choices=["profile", "threads"],
+        choices=["profile", "threads", "members"],
     )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # worker mode
@@ -196,6 +257,11 @@ def main() -> None:
         spec = json.loads(args.measure)
         if spec["section"] == "profile":
             print(json.dumps(measure_profile(spec["dataset"])))
+        elif spec["section"] == "members":
+            measured = measure_members(
+                spec["dataset"], spec["network"], spec["n_members"]
+            )
+            print(json.dumps(measured))
         else:
             print(json.dumps(measure_threads(spec["dataset"], spec["threads"])))
         return
@@ -211,6 +277,19 @@ def main() -> None:
                     spec = {"section": "threads", "dataset": name, "threads": threads}
                     results.append(run(spec))
                     print(json.dumps(results[-1]), flush=True)
+    if "members" in args.sections:
+        for name in DATASETS:
+            for network in NETWORKS:
+                for _ in range(args.repeats):
+                    for n_members in (1, N_MEMBERS):
+                        spec = {
+                            "section": "members",
+                            "dataset": name,
+                            "network": network,
+                            "n_members": n_members,
+                        }
+                        results.append(run(spec))
+                        print(json.dumps(results[-1]), flush=True)
     print()
     print(report(results))
     write_json(

@@ -245,9 +245,13 @@ _write_demo_table(
 )
 
 
-# -- The accuracy benchmark's grid of scores (user_guide/benchmarks.rst) -------------
-# Laid out by the benchmark's own score_grid from benchmarks/results/accuracy.json.
-def _write_accuracy_tables(results: Path, folder: Path) -> None:
+# -- The accuracy benchmark's grids of scores (user_guide/benchmarks.rst) ------------
+# Laid out by the benchmark's own score_grid from benchmarks/results/accuracy.json
+# (accuracy_*.inc) and accuracy_small.json (accuracy_small_*.inc, with the seeds'
+# standard deviation).
+def _write_accuracy_tables(
+    results: Path, folder: Path, prefix: str = "accuracy", std: bool = False
+) -> None:
     spec = importlib.util.spec_from_file_location(
         "accuracy_benchmark", DOCS_DIR.parent / "benchmarks" / "accuracy_benchmark.py"
     )
@@ -256,18 +260,24 @@ def _write_accuracy_tables(results: Path, folder: Path) -> None:
     spec.loader.exec_module(bench)
     summary = json.loads(results.read_text())["summary"]
     for value in ("score", "fit_s"):
-        header, rows = bench.score_grid(summary, value)
+        header, rows = bench.score_grid(summary, value, std=std)
         lines = [".. list-table::", "   :header-rows: 1", ""]
         for row in (header, *rows):
             lines.append(f"   * - {row[0]}")
             lines += [f"     - {cell}".rstrip() for cell in row[1:]]
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"accuracy_{value}.inc").write_text("\n".join(lines) + "\n")
+        (folder / f"{prefix}_{value}.inc").write_text("\n".join(lines) + "\n")
 
 
 _write_accuracy_tables(
     DOCS_DIR.parent / "benchmarks" / "results" / "accuracy.json",
     DOCS_DIR / "generated",
+)
+_write_accuracy_tables(
+    DOCS_DIR.parent / "benchmarks" / "results" / "accuracy_small.json",
+    DOCS_DIR / "generated",
+    prefix="accuracy_small",
+    std=True,
 )
 
 

@@ -80,7 +80,7 @@ def made_up_suite_data(task: str) -> dict:
 @pytest.mark.parametrize("model", ["skattn", "hgb", "sk_mlp", "linear"])
 def test_each_model_fits_a_frame_with_categories_and_gaps(bench, model, task):
     data = made_up_suite_data(task)
-    args = argparse.Namespace(threads=1, budget_s=5.0, label="")
+    args = argparse.Namespace(threads=1, budget_s=5.0, label="", skattn_members=1)
     train, test = np.arange(90), np.arange(90, 120)
 
     result = bench.run_one(
@@ -91,3 +91,42 @@ def test_each_model_fits_a_frame_with_categories_and_gaps(bench, model, task):
     assert metrics <= result.keys()
     assert result["fit_s"] > 0 and result["predict_s"] > 0
     assert result.get("n_epochs") == (2 if model == "skattn" else None)
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_catboost_reads_the_category_columns_natively(bench, task):
+    pytest.importorskip("catboost")
+    data = made_up_suite_data(task)
+    args = argparse.Namespace(threads=1, budget_s=5.0, label="", skattn_members=1)
+
+    result = bench.run_one(
+        "catboost", "made_up", data, 0, np.arange(90), np.arange(90, 120), args, {}
+    )
+
+    assert ("accuracy" if task == "binary" else "rmse") in result
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_skattn_members_vote_and_each_is_seeded_apart(bench, task):
+    data = made_up_suite_data(task)
+    model = bench.make_model("skattn", task, 3, 1, {"max_iter": 2}, skattn_members=2)
+
+    model.fit(data["X"].iloc[:90], data["y"][:90])
+
+    seeds = [member.random_state for member in model.estimators_]
+    assert seeds == [3000, 3001]
+    assert bench.fit_details("skattn", model) == {"n_epochs": 2.0}
+
+
+def test_the_markdown_grid_gives_the_seed_spread_on_request(bench):
+    records = [
+        record("c", "binary", "a", 0, accuracy=0.9, roc_auc=0.95),
+        record("c", "binary", "a", 1, accuracy=0.8, roc_auc=0.95),
+    ]
+    summary = bench.summarise(records)
+
+    _, plain = bench.score_grid(summary)
+    _, spread = bench.score_grid(summary, std=True)
+
+    assert plain[0][2] == "0.8500 (1)"
+    assert spread[0][2] == "0.8500 ± 0.0500 (1)"

@@ -38,3 +38,19 @@ def test_the_thread_table_compares_one_and_two_threads(profile):
     ]
     text = profile.report(fake)
     assert "wine" in text and "1.38" in text  # medians 2.1 and 2.9
+
+
+def test_the_members_fit_sees_every_row_as_often_as_there_are_members(profile):
+    one = profile.measure_members("wine", "small", 1)
+    assert one["n_epochs"] == profile.THREAD_EPOCHS and one["fit_s"] > 0
+
+
+def test_the_members_table_gives_the_cost_of_batching_them(profile):
+    fake = [
+        {"section": "members", "dataset": "wine", "network": network, "n_members": k}
+        | {"fit_s": seconds * (1 if network == "small" else 3)}
+        for network in profile.NETWORKS
+        for k, seconds in ((1, 1.0), (profile.N_MEMBERS, 2.5))
+    ]
+    text = profile.report(fake)
+    assert "small" in text and "default" in text and "2.50" in text
