@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
@@ -123,7 +124,7 @@ class ClassificationTarget(_SupervisedTarget):
         y = self._check(y, estimator)
         # One class is a legal y, as for scikit-learn's MLPClassifier: the model
         # then predicts it with probability 1 (its single logit's softmax).
-        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        self.classes_ = np.unique(y) if classes is None else _class_labels(classes)
         return self
 
     def check_state(self) -> None:
@@ -471,6 +472,27 @@ def _label_columns(y: np.ndarray) -> list[np.ndarray]:
     return columns
 
 
+def _class_labels(labels: Any, allow_empty: bool = False) -> np.ndarray:
+    """``partial_fit``'s ``classes`` (an array-like of labels), sorted and unique;
+    a ValueError for a missing label (NaN, None), which no y may hold, or for a
+    shape that is not a list of labels (an empty one is the caller's to judge)."""
+    array = np.asarray(labels)
+    if array.ndim != 1 or (array.size == 0 and not allow_empty):
+        raise ValueError(
+            "classes must be a non-empty 1-D array-like of labels; got an array of "
+            f"shape {array.shape}"
+        )
+    # As objects: NumPy turns a NaN among strings into the string "nan".
+    elements = array if isinstance(labels, np.ndarray) else np.array(labels, object)
+    missing = pd.isna(elements)
+    if missing.any():
+        raise ValueError(
+            f"classes contains a missing label ({elements[missing][0]}): labels "
+            f"cannot be missing; got classes={elements.tolist()}"
+        )
+    return np.unique(array)
+
+
 def _classes_per_output(classes: Any, n_outputs: int) -> list[np.ndarray]:
     """``partial_fit``'s ``classes`` for a 2-D y: one array-like of labels per
     column, or one array-like that every column shares; sorted and unique."""
@@ -480,14 +502,14 @@ def _classes_per_output(classes: Any, n_outputs: int) -> list[np.ndarray]:
         and all(np.ndim(labels) == 1 for labels in classes)
     ) or (isinstance(classes, np.ndarray) and classes.ndim == 2)
     if not per_output:
-        per_column = [np.unique(np.asarray(classes))] * n_outputs
+        per_column = [_class_labels(classes, allow_empty=True)] * n_outputs
     elif len(classes) != n_outputs:
         raise ValueError(
             f"classes has {len(classes)} arrays of labels but y has {n_outputs} "
             "columns; pass one per column, or one array of labels for all columns"
         )
     else:
-        per_column = [np.unique(np.asarray(labels)) for labels in classes]
+        per_column = [_class_labels(labels, allow_empty=True) for labels in classes]
     if any(len(labels) == 0 for labels in per_column):
         raise ValueError("classes holds an empty array of labels; every column has one")
     return per_column

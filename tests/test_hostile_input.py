@@ -274,3 +274,22 @@ def test_feature_attention_on_long_sequences_works_in_bounded_chunks(monkeypatch
     monkeypatch.setattr(_explanations, "_ATTENTION_CHUNK_BYTES", 5 * per_row)
     assert clf._attention_chunk_rows(clf._encode(steps)) == 5
     np.testing.assert_allclose(clf.feature_attention(steps), whole, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "classes, message",
+    [
+        (["a", "b", np.nan], r"classes contains a missing label \(nan\)"),
+        (["a", None], r"classes contains a missing label \(None\)"),
+        ([["a", "b"]], r"1-D array-like of labels; got an array of shape \(1, 2\)"),
+        ([], r"non-empty 1-D array-like of labels"),
+    ],
+)
+def test_partial_fit_names_a_classes_argument_that_is_no_list_of_labels(
+    classes, message
+):
+    X, y = labelled()
+    clf = AttentionMLPClassifier(**FAST)
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(X, y, classes=classes)
+    assert set(vars(clf)) == set(clf.get_params())  # nothing learned
