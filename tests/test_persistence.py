@@ -298,3 +298,17 @@ def test_load_rejects_files_of_an_older_format(tmp_path):
             target.writestr(name, data)
     with pytest.raises(ValueError, match="saved by an older skattn .*save it again"):
         load_model(older)
+
+
+@pytest.mark.parametrize("magnitude", [1e200, 1e307])
+def test_sequences_of_huge_values_save_and_load(tmp_path, magnitude):
+    # Their squares overflow float64: the channel scale must stay finite, or the
+    # saved file would hold a state that load_model refuses.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 2)) * magnitude
+    y = (X[:, :, 0].mean(axis=1) > 0).astype(int)
+    clf = AttentionMLPClassifier(**SHORT).fit(X, y)
+    path = tmp_path / "huge.skattn"
+    save_model(clf, path)
+    np.testing.assert_array_equal(load_model(path).predict(X), clf.predict(X))
+    assert np.isfinite(clf._input.scale_).all()

@@ -138,6 +138,33 @@ def check_sequences(X: Any, *, steps_are_columns: bool) -> Sequences:
     return Sequences(values, lengths)
 
 
+def _channel_mean_and_scale(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's mean and standard deviation (1 where it is 0) over the observed
+    (not NaN) values of ``flat`` (n, C); 0 and 1 for a channel never observed.
+
+    Values near the top of float64 (1e200) would square to inf: then the deviations
+    are divided by their largest first, so any finite input gives a finite scale (a
+    saved model holding an infinite scale could not be loaded)."""
+    observed = ~np.isnan(flat)
+    counts = np.maximum(observed.sum(axis=0), 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.nansum(flat, axis=0) / counts
+        if not np.isfinite(mean).all():  # the sum overflowed: add x / n instead
+            mean = np.nansum(flat / counts, axis=0)
+        centred = np.where(observed, flat - mean, 0.0)
+        scale = np.sqrt((centred**2).sum(axis=0) / counts)
+        if not np.isfinite(scale).all():
+            peak = np.abs(centred).max(axis=0)
+            peak = np.where(peak > 0, peak, 1.0)
+            scale = peak * np.sqrt(((centred / peak) ** 2).sum(axis=0) / counts)
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+        raise ValueError(
+            "the sequences' values are too far apart to standardise in float64 (a "
+            "channel's spread overflows); rescale them first"
+        )
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
 class SequenceInput(SingleInput):
     """Learn per-channel scaling and the patch size for a set of sequences.
 
@@ -203,15 +230,9 @@ class SequenceInput(SingleInput):
         values, lengths = X
         self.n_channels_ = values.shape[2]
         self.max_length_ = int(lengths.max())
-        flat = values.reshape(-1, self.n_channels_)
-        observed = ~np.isnan(flat)
-        counts = observed.sum(axis=0)
-        self.mean_ = np.where(
-            counts > 0, np.nansum(flat, axis=0) / np.maximum(counts, 1), 0
+        self.mean_, self.scale_ = _channel_mean_and_scale(
+            values.reshape(-1, self.n_channels_)
         )
-        centred = np.where(observed, flat - self.mean_, 0.0)
-        scale = np.sqrt((centred**2).sum(axis=0) / np.maximum(counts, 1))
-        self.scale_ = np.where(scale > 0, scale, 1.0)
         if self.patch_size == "auto":
             self.patch_size_ = max(1, math.ceil(self.max_length_ / _MAX_AUTO_TOKENS))
         else:
