@@ -134,7 +134,8 @@ class MedianImputed(BaseEstimator):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "MedianImputed":
         categorical = categorical_columns(X)
         numerical = [c for c in X.columns if c not in categorical]
-        self.medians_ = X[numerical].median()
+        # A column never observed in these rows has no median: 0 stands in.
+        self.medians_ = X[numerical].median(numeric_only=True).fillna(0.0)
         self.model_ = clone(self.model).fit(self._frame(X), y)
         if hasattr(self.model_, "classes_"):
             self.classes_ = self.model_.classes_

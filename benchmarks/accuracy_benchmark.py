@@ -66,7 +66,12 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from _baselines import CatBoostNative, MedianImputed, one_hot_pipeline
+from _baselines import (
+    CatBoostNative,
+    MedianImputed,
+    categorical_columns,
+    one_hot_pipeline,
+)
 from _reporting import (
     add_output_argument,
     environment,
@@ -148,7 +153,7 @@ def make_model(
             return cls(random_state=seed, **skattn_params)
         # An experiment for the small-data defaults (issue 15): members of their
         # own seeds, so with early stopping each holds out a validation split of
-        # its own, and together they train on every row.
+        # its own, and together they train on (almost surely) every row.
         members = [
             (f"member_{i}", cls(random_state=seed * 1000 + i, **skattn_params))
             for i in range(skattn_members)
@@ -224,9 +229,7 @@ class ReferenceNetwork(BaseEstimator):
         self.batch_size = batch_size
 
     def _preprocess(self, X: pd.DataFrame, fit: bool) -> tuple[Tensor, Tensor]:
-        categorical = [
-            c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)
-        ]
+        categorical = categorical_columns(X)
         numerical = [c for c in X.columns if c not in categorical]
         if fit:
             self.numerical_, self.categorical_ = numerical, categorical
@@ -575,7 +578,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--datasets", nargs="+", default=None)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0, 1, 2],
+        help=f"the seeds of datasets of {SMALL_DATASET_ROWS} rows or more",
+    )
     parser.add_argument(
         "--small-seeds",
         nargs="+",

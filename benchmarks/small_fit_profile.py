@@ -19,7 +19,7 @@ digits (1,347) and diabetes (331, regression).
   forward pass would cost, for the default network and a small one (``d_token=32,
   n_blocks=1``): a 10-epoch fit on one thread of the training rows, and of the rows
   repeated 5 times with batches 5 times larger (the same number of steps, each
-  carrying 5 copies of a batch: the work of 5 members that see the same batches),
+  with 5 times the rows: the work of 5 members trained in one batched pass),
   median of 3. An emulation: members of their own weights would multiply the
   weights too, not the arithmetic.
 
@@ -135,11 +135,12 @@ def measure_threads(name: str, threads: int) -> dict:
 
 
 def measure_members(name: str, network: str, n_members: int) -> dict:
-    """A 10-epoch fit on one thread of ``n_members`` copies of the training rows,
-    in batches ``n_members`` times the size the rows alone get."""
+    """A 10-epoch fit on one thread of the training rows repeated ``n_members``
+    times, in batches ``n_members`` times the size the rows alone get: the same
+    number of steps, each with ``n_members`` times the rows."""
     torch.set_num_threads(1)
     X, y, estimator = data(name)
-    batch_size = min(256, max(16, len(X) // 10))  # batch_size="auto"
+    batch_size = estimator()._batch_size(len(X))  # what batch_size="auto" picks
     X, y = np.tile(X, (n_members, 1)), np.tile(y, n_members)
     start = time.perf_counter()
     estimator(

@@ -172,9 +172,10 @@ class ClassificationTarget(_SupervisedTarget):
 
     def check_classes(self, classes: Any) -> None:
         """Raise unless ``classes`` (of a later ``partial_fit``) are the fitted ones."""
-        if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+        given = _class_labels(classes)
+        if not np.array_equal(given, self.classes_):
             raise ValueError(
-                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the "
+                f"classes={given.tolist()} differs from the "
                 f"fitted classes_={self.classes_.tolist()}; a model's classes are "
                 "fixed by its first fit or partial_fit"
             )

@@ -94,7 +94,7 @@ def test_each_model_fits_a_frame_with_categories_and_gaps(bench, model, task):
 
 
 @pytest.mark.parametrize("task", ["binary", "regression"])
-def test_catboost_reads_the_category_columns_natively(bench, task):
+def test_catboost_fits_a_frame_with_categories_and_gaps(bench, task):
     pytest.importorskip("catboost")
     data = made_up_suite_data(task)
     args = argparse.Namespace(threads=1, budget_s=5.0, label="", skattn_members=1)
@@ -116,6 +116,29 @@ def test_skattn_members_vote_and_each_is_seeded_apart(bench, task):
     seeds = [member.random_state for member in model.estimators_]
     assert seeds == [3000, 3001]
     assert bench.fit_details("skattn", model) == {"n_epochs": 2.0}
+
+
+def test_median_imputed_fills_numerical_gaps_and_leaves_categories(bench):
+    from sklearn.base import BaseEstimator
+
+    class Recorder(BaseEstimator):
+        def fit(self, X, y):
+            self.seen_ = X
+            return self
+
+        def predict(self, X):
+            return np.zeros(len(X))
+
+    data = made_up_suite_data("regression")
+    X = data["X"].assign(never=np.nan)  # a column with no median
+    model = bench.MedianImputed(Recorder()).fit(X, data["y"])
+
+    seen = model.model_.seen_
+    assert not seen[["x", "gap", "never"]].isna().any().any()
+    assert (seen["never"] == 0).all()
+    assert seen["gap"].where(X["gap"].isna()).dropna().eq(X["gap"].median()).all()
+    assert isinstance(seen["kind"].dtype, pd.CategoricalDtype)
+    assert X["gap"].isna().any()  # the caller's frame is left as it was
 
 
 def test_the_markdown_grid_gives_the_seed_spread_on_request(bench):

@@ -293,3 +293,10 @@ def test_partial_fit_names_a_classes_argument_that_is_no_list_of_labels(
     with pytest.raises(ValueError, match=message):
         clf.partial_fit(X, y, classes=classes)
     assert set(vars(clf)) == set(clf.get_params())  # nothing learned
+
+
+def test_a_later_partial_fit_checks_its_classes_as_the_first_did():
+    X, y = labelled()
+    clf = AttentionMLPClassifier(**FAST).partial_fit(X, y, classes=["a", "b"])
+    with pytest.raises(ValueError, match="1-D array-like of labels"):
+        clf.partial_fit(X, y, classes=[["a", "b"]])

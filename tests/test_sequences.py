@@ -349,3 +349,24 @@ def test_two_inputs_check_feature_names_and_follow_input_type():
     steps.fit(TwoInputs(sequences[:, :, 0], static), y)  # main: 2-D array of steps
     assert steps._input.main.kind == "sequence"
     assert steps.n_features_in_ == 1
+
+
+def test_the_channel_scale_is_the_plain_one_on_ordinary_data():
+    from skattn._inputs.sequence import _channel_mean_and_scale
+
+    rng = np.random.default_rng(0)
+    flat = rng.normal(3.0, 2.0, size=(200, 3))
+    flat[rng.random(flat.shape) < 0.3] = np.nan
+    flat[:, 2] = np.nan  # a channel never observed
+    mean, scale = _channel_mean_and_scale(flat)
+
+    observed = ~np.isnan(flat[:, :2])
+    counts = observed.sum(axis=0)
+    plain_mean = np.nansum(flat[:, :2], axis=0) / counts
+    centred = np.where(observed, flat[:, :2] - plain_mean, 0.0)
+    plain_scale = np.sqrt((centred**2).sum(axis=0) / counts)
+    np.testing.assert_array_equal(mean[:2], plain_mean)  # bitwise, as before
+    np.testing.assert_array_equal(scale[:2], plain_scale)
+    assert (mean[2], scale[2]) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="too far apart to standardise"):
+        _channel_mean_and_scale(np.array([[1.7e308], [1.7e308], [-1.7e308]]))

@@ -40,9 +40,21 @@ def test_the_thread_table_compares_one_and_two_threads(profile):
     assert "wine" in text and "1.38" in text  # medians 2.1 and 2.9
 
 
-def test_the_members_fit_sees_every_row_as_often_as_there_are_members(profile):
-    one = profile.measure_members("wine", "small", 1)
-    assert one["n_epochs"] == profile.THREAD_EPOCHS and one["fit_s"] > 0
+def test_the_members_fit_trains_the_repeated_rows_for_the_fixed_epochs(
+    profile, monkeypatch
+):
+    seen = {}
+    real_fit = profile.AttentionMLPClassifier.fit
+
+    def recording_fit(self, X, y):
+        seen.update(rows=len(X), batch_size=self.batch_size, d_token=self.d_token)
+        return real_fit(self.set_params(max_iter=1), X, y)  # one epoch is enough
+
+    monkeypatch.setattr(profile.AttentionMLPClassifier, "fit", recording_fit)
+    result = profile.measure_members("wine", "small", 2)
+    assert result["n_epochs"] == profile.THREAD_EPOCHS and result["fit_s"] > 0
+    n_train = len(profile.data("wine")[0])
+    assert seen == {"rows": 2 * n_train, "batch_size": 2 * 16, "d_token": 32}
 
 
 def test_the_members_table_gives_the_cost_of_batching_them(profile):

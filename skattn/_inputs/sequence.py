@@ -143,8 +143,9 @@ def _channel_mean_and_scale(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (not NaN) values of ``flat`` (n, C); 0 and 1 for a channel never observed.
 
     Values near the top of float64 (1e200) would square to inf: then the deviations
-    are divided by their largest first, so any finite input gives a finite scale (a
-    saved model holding an infinite scale could not be loaded)."""
+    are divided by their largest first, so a channel whose deviations from its mean
+    are finite gets a finite scale (a saved model holding an infinite scale could not
+    be loaded); one whose range itself overflows (1.7e308 and -1.7e308) is an error."""
     observed = ~np.isnan(flat)
     counts = np.maximum(observed.sum(axis=0), 1)
     with np.errstate(over="ignore", invalid="ignore"):
