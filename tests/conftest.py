@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -10,6 +13,21 @@ import pytest
 import torch
 
 SHARED_BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """The script ``benchmarks/<name>.py`` imported as a module (its ``main`` not
+    run), for tests of its measuring and reporting code."""
+    sys.path.insert(0, str(BENCHMARKS))  # the scripts import _reporting from there
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,30 +4,16 @@ outputs that are wrong on purpose. The sweep itself is a benchmark, not a test."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import load_benchmark
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 @pytest.fixture(scope="module")
 def probe():
-    sys.path.insert(0, str(BENCHMARKS))  # the script imports _reporting from there
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "hostile_input_probe", BENCHMARKS / "hostile_input_probe.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
+    return load_benchmark("hostile_input_probe")
 
 
 @pytest.fixture(scope="module")

@@ -4,20 +4,13 @@ Only the smallest dataset, in this process: timings themselves are never asserte
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "small_fit_profile.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def profile():
-    spec = importlib.util.spec_from_file_location("small_fit_profile", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("small_fit_profile")
 
 
 def test_the_profile_finds_every_phase_of_a_fit(profile):
