@@ -160,6 +160,13 @@ def run(spec: dict) -> dict:
     return {**spec, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
+def _median_s(results: list[dict], **match: Any) -> float:
+    """The median ``fit_s`` of the results whose keys hold the ``match`` values."""
+    return statistics.median(
+        r["fit_s"] for r in results if all(r[k] == v for k, v in match.items())
+    )
+
+
 def report(results: list[dict]) -> str:
     out = []
     profiles = [r for r in results if r["section"] == "profile"]
@@ -187,23 +194,10 @@ def report(results: list[dict]) -> str:
     if threads:
         rows = []
         for name in dict.fromkeys(r["dataset"] for r in threads):
-            seconds = {
-                n: statistics.median(
-                    r["fit_s"]
-                    for r in threads
-                    if r["dataset"] == name and r["threads"] == n
-                )
-                for n in (1, 2)
-            }
+            one, two = (_median_s(threads, dataset=name, threads=n) for n in (1, 2))
             epochs = next(r["n_epochs"] for r in threads if r["dataset"] == name)
             rows.append(
-                (
-                    name,
-                    str(epochs),
-                    f"{seconds[1]:.2f}",
-                    f"{seconds[2]:.2f}",
-                    f"{seconds[2] / seconds[1]:.2f}",
-                )
+                (name, str(epochs), f"{one:.2f}", f"{two:.2f}", f"{two / one:.2f}")
             )
         header = ("dataset", "epochs", "1 thread s", "2 threads s", "2 / 1")
         out.append(
@@ -215,24 +209,12 @@ def report(results: list[dict]) -> str:
         rows = []
         for name in dict.fromkeys(r["dataset"] for r in members):
             for network in NETWORKS:
-                seconds = {
-                    k: statistics.median(
-                        r["fit_s"]
-                        for r in members
-                        if r["dataset"] == name
-                        and r["network"] == network
-                        and r["n_members"] == k
-                    )
+                one, many = (
+                    _median_s(members, dataset=name, network=network, n_members=k)
                     for k in (1, N_MEMBERS)
-                }
+                )
                 rows.append(
-                    (
-                        name,
-                        network,
-                        f"{seconds[1]:.2f}",
-                        f"{seconds[N_MEMBERS]:.2f}",
-                        f"{seconds[N_MEMBERS] / seconds[1]:.2f}",
-                    )
+                    (name, network, f"{one:.2f}", f"{many:.2f}", f"{many / one:.2f}")
                 )
         header = ("dataset", "network", "1 member s", f"{N_MEMBERS} batched s", "ratio")
         out.append(
