@@ -61,6 +61,8 @@ class BaseAttentionMLP(FitMixin):
         input.check_state()
         checks.attribute(self, "_target", Target).check_state()
         checks.choice(self, "input_kind_", (input.kind,))
+        # At most 1,024 members: a file cannot make load_model build millions.
+        checks.integer(self, "n_members_", 1, 1 << 10)
         n_features = checks.integer(self, "n_features_in_", 1, 1 << 31)
         if n_features != input.n_features:
             raise checks.state_error(

@@ -17,14 +17,24 @@ Batch = tuple[dict[str, Tensor], Tensor]
 """``(inputs, y)``: input tensors by key (B, ...) with the weights (B,), targets
 (B, ...)."""
 WEIGHT_KEY = "sample_weight"  # rides in the batch dict to the loss, not to the module
+FOLD_KEY = "member_fold"  # the same, for ensembles: the member that holds a row out
 
 
 class TensorDataset(torch.utils.data.Dataset):
     """Rows of the network's input tensors (a dict of (n, ...) tensors), ``y`` (n, ...)
-    and ``weight`` (n,), all already on one device."""
+    and ``weight`` (n,), all already on one device; for an ensemble's training,
+    ``fold`` (n,), the member that holds each row out (-1: none, see
+    :class:`~skattn._members.MemberLoss`), which batches carry under
+    :data:`FOLD_KEY`."""
 
-    def __init__(self, inputs: dict[str, Tensor], y: Tensor, weight: Tensor) -> None:
-        self.inputs, self.y, self.weight = inputs, y, weight
+    def __init__(
+        self,
+        inputs: dict[str, Tensor],
+        y: Tensor,
+        weight: Tensor,
+        fold: Tensor | None = None,
+    ) -> None:
+        self.inputs, self.y, self.weight, self.fold = inputs, y, weight, fold
 
     def __len__(self) -> int:
         return len(self.y)
@@ -32,6 +42,8 @@ class TensorDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: Tensor | slice | int) -> Batch:
         batch = {key: tensor[index] for key, tensor in self.inputs.items()}
         batch[WEIGHT_KEY] = self.weight[index]
+        if self.fold is not None:
+            batch[FOLD_KEY] = self.fold[index]
         return batch, self.y[index]
 
 

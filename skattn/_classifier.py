@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
+from ._parameters import MEMBER_CONSTRAINTS
 from ._sklearn_private import StrOptions, _fit_context
 from ._targets import (
     ClassificationTarget,
@@ -42,6 +43,8 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
     %(network_parameters)s
 
     %(training_parameters)s
+
+    %(member_parameters)s
 
     class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes, as ``{label: weight}``; "balanced" weighs classes
@@ -98,6 +101,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
 
     _parameter_constraints: dict = {
         **BaseAttentionMLP._parameter_constraints,
+        **MEMBER_CONSTRAINTS,
         "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
@@ -121,6 +125,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
+        n_members: int | str = 1,
         class_weight: dict | list | str | None = None,
         categorical_features: Any = "auto",
         numerical_scaling: str | None = "quantile",
@@ -174,6 +179,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
             warm_start=warm_start,
             pretrained=pretrained,
         )
+        self.n_members = n_members
         self.class_weight = class_weight
 
     _target: ClassificationTarget | MultiOutputClassificationTarget

@@ -24,6 +24,27 @@ For data that does not fit in memory, call it once per chunk, for as many
         not used): score held-out chunks between passes. ``partial_fit`` after
         ``fit`` continues that fit; ``fit`` after ``partial_fit`` starts afresh
         (unless ``warm_start``).""",
+    "member_parameters": """\
+n_members : int or "auto", default=1
+        Networks trained side by side in one estimator, each from its own random
+        initialisation, predicting together: the mean of their probabilities (a
+        soft vote; the mean of the logits for a 2-D ``y``) or of their
+        predictions. ``"auto"``: 5 when ``fit`` gets fewer than 3,000 rows, 1
+        otherwise and in ``partial_fit`` (see :attr:`n_members_`); it is to
+        become the default (README, "Small data", has the measurements). Each
+        member costs about one network's training time. With early stopping
+        (``"auto"`` turns it on whenever each member can hold out two rows) the
+        members are cross-fitted:
+        the rows are cut into ``n_members`` folds (stratified for classification
+        when every class has a row for each fold); member ``m`` trains on all folds
+        but fold ``m``, is scored on it, and keeps the weights of its best epoch
+        there. No row is lost to the ensemble, and the validation scores are out
+        of fold, over every row; ``validation_fraction`` is not used. Without
+        early stopping every member trains on every row. Attention maps,
+        ``feature_attention`` and ``feature_importances_`` average over the
+        members; ``partial_fit``, ``pretrained`` (copied into every member),
+        ``save_model`` and ``export_onnx`` take ensembles as they take one
+        network.""",
     "network_parameters": """\
 n_blocks : int, default=2
         Number of blocks, each self-attention over the tokens followed by an MLP,
@@ -234,10 +255,16 @@ n_features_in_ : int
         Which features were treated as categorical.
 
     module_ : torch.nn.Module
-        The trained network (:class:`skattn._network.AttentionMLPNetwork`).
+        The trained network (:class:`skattn._network.AttentionMLPNetwork`), or
+        with ``n_members > 1`` the ensemble of them
+        (:class:`skattn._members.MemberEnsemble`).
 
     n_latent_tokens_ : int or None
         Latent tokens of the network (the resolved ``n_latent_tokens``).
+
+    n_members_ : int
+        Member networks of the model (the resolved ``n_members``; 1 for the
+        feature extractor).
 
     feature_importances_ : ndarray of shape (`n_features_in_`,)
         Attention-based importance of each column, summing to one: the CLS
@@ -255,14 +282,16 @@ n_features_in_ : int
         Training loss after each epoch of the last fit.
 
     validation_scores_ : list of float or None
-        Score on the held-out data after each epoch (accuracy for classification,
+        Score on the held-out data (out of fold, with cross-fitted members) after
+        each epoch (accuracy for classification,
         the mean of the columns' accuracies for a 2-D ``y`` of labels, R² for
         regression, minus the pinball loss for quantiles), or None without early
         stopping. Early stopping itself watches the held-out loss.
 
     best_validation_score_ : float or None
         Validation score of the epoch whose weights were kept, or None without
-        early stopping.""",
+        early stopping. With cross-fitted members, each member's kept epoch is its
+        own: the score of every row's out-of-fold output at that epoch.""",
 }
 
 _T = TypeVar("_T")

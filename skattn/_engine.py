@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +29,9 @@ from skorch.callbacks import (
 from skorch.helper import predefined_split
 from torch import Tensor, nn
 
-from ._batches import WEIGHT_KEY, Batch, TensorBatches, TensorDataset
+from ._batches import FOLD_KEY, WEIGHT_KEY, Batch, TensorBatches, TensorDataset
 from ._distributed import data_parallel
+from ._members import MemberLoss, out_of_fold_outputs
 from ._network import NO_WEIGHT_DECAY_PATTERNS
 from ._training_log import EpochTable, FitProgress, say
 
@@ -75,7 +76,8 @@ class WeightedLoss(nn.Module):
 
 class ValidationScore(Callback):
     """Record ``valid_score`` each epoch from the validation outputs skorch computed
-    anyway (no second pass over the validation data)."""
+    anyway (no second pass over the validation data). An ensemble's outputs are
+    scored out of fold: each row by the member that held it out."""
 
     def __init__(self, score: Callable[[np.ndarray, np.ndarray], float]) -> None:
         self.score = score
@@ -90,6 +92,9 @@ class ValidationScore(Callback):
         if not training:
             y_pred = kwargs["y_pred"]
             assert isinstance(y_pred, Tensor)
+            inputs = batch[0]
+            if FOLD_KEY in inputs:  # (M, B, O), from the members
+                y_pred = out_of_fold_outputs(y_pred, inputs[FOLD_KEY])
             self.outputs_.append(y_pred.detach())
             self.targets_.append(batch[1])
 
@@ -195,6 +200,90 @@ class StopWhenStalled(Callback):
             net.module_.load_state_dict(self.best_state_)
 
 
+class BestMemberWeights(Callback):
+    """Each cross-fitted member keeps the weights of its own best epoch.
+
+    After every epoch, each member's loss on the fold it holds out (its share of
+    the out-of-fold validation outputs) is compared with its best so far; a member
+    that improved has its weights and its out-of-fold outputs copied. At the end
+    every member gets its best weights back, as separate estimators stopped on
+    their own hold-outs would, and :meth:`best_score` scores the out-of-fold
+    outputs of the kept weights: each row by the member that never trained on it.
+    (:class:`StopWhenStalled` still decides when training ends, from the
+    members' pooled out-of-fold loss.)
+    """
+
+    def __init__(
+        self,
+        members: Sequence[nn.Module],
+        per_sample_loss: Callable[[Tensor, Tensor], Tensor],
+        score: Callable[[np.ndarray, np.ndarray], float],
+    ) -> None:
+        self.members = members
+        self.per_sample_loss = per_sample_loss
+        self.score = score
+
+    def initialize(self) -> BestMemberWeights:
+        self.best_loss_ = [math.inf] * len(self.members)
+        self.best_states_: list[dict[str, Tensor] | None] = [None] * len(self.members)
+        self.best_outputs_: Tensor | None = None
+        self.targets_: Tensor | None = None
+        return self
+
+    def on_epoch_begin(self, net: NeuralNet, **kwargs: object) -> None:
+        self.batches_: list[tuple[Tensor, Tensor, Tensor, Tensor]] = []
+
+    def on_batch_end(
+        self, net: NeuralNet, batch: Batch, training: bool, **kwargs: object
+    ) -> None:
+        if training:
+            return
+        inputs, y = batch
+        y_pred = kwargs["y_pred"]
+        assert isinstance(y_pred, Tensor)
+        fold = inputs[FOLD_KEY]
+        outputs = out_of_fold_outputs(y_pred.detach(), fold).float()  # (B, O)
+        self.batches_.append((outputs, y, inputs[WEIGHT_KEY], fold))
+
+    def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
+        if not self.batches_:
+            return
+        outputs, y, weight, fold = (
+            torch.cat(part) for part in zip(*self.batches_, strict=True)
+        )
+        n_members = len(self.members)
+        with torch.no_grad():
+            losses = self.per_sample_loss(outputs, y) * weight  # (N,)
+            sums = losses.new_zeros(n_members).index_add_(0, fold, losses)
+            rows = losses.new_zeros(n_members).index_add_(0, fold, weight)
+        if net.world_size > 1:  # every process takes the same decisions
+            torch.distributed.all_reduce(sums)
+            sums /= net.world_size
+        member_losses = (sums / rows.clamp_min(1e-12)).tolist()
+        if self.best_outputs_ is None:
+            self.best_outputs_, self.targets_ = outputs.clone(), y
+        for member, loss in enumerate(member_losses):
+            if loss < self.best_loss_[member]:
+                self.best_loss_[member] = loss
+                state = self.members[member].state_dict()
+                self.best_states_[member] = {
+                    k: v.detach().clone() for k, v in state.items()
+                }
+                held_out = fold == member
+                self.best_outputs_[held_out] = outputs[held_out]
+
+    def on_train_end(self, net: NeuralNet, **kwargs: object) -> None:
+        for member, state in zip(self.members, self.best_states_, strict=True):
+            if state is not None:
+                member.load_state_dict(state)
+
+    def best_score(self) -> float | None:
+        """The validation score of the kept members' out-of-fold outputs."""
+        if self.best_outputs_ is None or self.targets_ is None:
+            return None
+        return self.score(self.best_outputs_.cpu().numpy(), self.targets_.cpu().numpy())
+
+
 class RaiseOnDivergence(Callback):
     """End training with an error once the training loss is not finite: weights
     past a NaN are no model. scikit-learn's MLP raises too ("Solver produced
@@ -268,6 +357,8 @@ class _Net(NeuralNet):
             raise _StopTraining
 
     def infer(self, x: dict[str, Tensor], **fit_params: object) -> Tensor:
+        # The folds stay: an ensemble's members run on the rows that count for
+        # them (skattn._members.MemberOutputs).
         inputs = {k: v for k, v in x.items() if k != WEIGHT_KEY}
         with autocast(self.autocast_dtype, torch.device(self.device)):
             return self.module_(inputs).float()
@@ -323,6 +414,15 @@ class _Net(NeuralNet):
     ) -> Tensor:
         assert X is not None, "skorch passes the batch inputs"
         summed = training and self.world_size > 1  # a share of a global batch
+        if FOLD_KEY in X:  # an ensemble's members (see MemberLoss)
+            return self.criterion_(
+                y_pred,
+                y_true,
+                X[WEIGHT_KEY],
+                X[FOLD_KEY],
+                training=training,
+                summed=summed,
+            )
         return self.criterion_(y_pred, y_true, X[WEIGHT_KEY], summed)
 
     @property
@@ -342,7 +442,8 @@ class _Net(NeuralNet):
 # The callbacks skattn itself adds (skorch's defaults and :func:`_callbacks`).
 _OWN_CALLBACKS = frozenset(
     {"epoch_timer", "train_loss", "valid_loss", "print_log", "valid_score",
-     "divergence", "stopper", "schedule", "fit_progress", "progress_bar"}
+     "divergence", "stopper", "best_members", "schedule", "fit_progress",
+     "progress_bar"}
 )  # fmt: skip
 
 
@@ -382,6 +483,7 @@ class TrainingResult:
     valid_score: list[float] | None
     stopped_early: bool
     best_epoch: int
+    best_score: float | None
     optimizer_state: dict[str, Any]
 
 
@@ -407,6 +509,8 @@ def train_network(
     distributed: bool = False,
     schedule: str = "constant",
     callbacks: list | None = None,
+    members: Sequence[nn.Module] = (),
+    cross_fitted: bool = False,
 ) -> TrainingResult:
     """Train ``module`` in place with AdamW and return its training history.
 
@@ -424,6 +528,13 @@ def train_network(
     ``callbacks`` (the estimator's parameter, see :func:`user_callbacks`) run after
     skattn's own, and may stop training too.
 
+    With an ensemble's ``members`` (more than one), ``module`` returns their
+    outputs (M, B, O) and the data carry each row's fold (see
+    :class:`~skattn._members.MemberLoss`): with ``cross_fitted``, the validation
+    data are the training rows themselves, the validation loss and score are out
+    of fold, and each member keeps the weights of its own best epoch
+    (:class:`BestMemberWeights`).
+
     With ``distributed``, this process is one of the initialised default
     :mod:`torch.distributed` group: ``module`` trains wrapped in
     :class:`~torch.nn.parallel.DistributedDataParallel`, each process on its share
@@ -433,16 +544,24 @@ def train_network(
     world_size, rank = 1, 0
     if distributed:
         module, world_size, rank = data_parallel(module, device)
+    n_members = max(1, len(members))
+    best_members = (
+        BestMemberWeights(members, per_sample_loss, score)
+        if n_members > 1 and cross_fitted
+        else None
+    )
     stopper = StopWhenStalled(
         monitor="valid_loss" if valid_data is not None else "train_loss",
         patience=n_iter_no_change,
         tol=tol,
-        restore_best=valid_data is not None,
+        restore_best=valid_data is not None and best_members is None,
     )
     steps_per_epoch = math.ceil(len(train_data) / batch_size)
     net = _Net(
         module,
-        criterion=WeightedLoss(per_sample_loss),
+        criterion=MemberLoss(per_sample_loss, n_members, cross_fitted)
+        if n_members > 1
+        else WeightedLoss(per_sample_loss),
         **_optimizer_params(learning_rate, weight_decay),
         max_epochs=max_epochs,
         batch_size=batch_size,
@@ -450,6 +569,7 @@ def train_network(
         train_split=predefined_split(valid_data) if valid_data is not None else None,
         callbacks=_callbacks(
             stopper,
+            best_members,
             score=score if valid_data is not None else None,
             schedule_steps=(max_epochs * steps_per_epoch, steps_per_epoch)
             if schedule == "cosine"
@@ -471,7 +591,7 @@ def train_network(
         net.module_ = None
         del module
         gc.collect()
-    return _result(net, stopper, has_valid=valid_data is not None)
+    return _result(net, stopper, best_members, has_valid=valid_data is not None)
 
 
 def _optimizer_params(learning_rate: float, weight_decay: float) -> dict[str, Any]:
@@ -504,13 +624,15 @@ def _iterator_params(shuffle_seed: int, rank: int, world_size: int) -> dict[str,
 
 def _callbacks(
     stopper: StopWhenStalled,
+    best_members: BestMemberWeights | None,
     *,
     score: Callable[[np.ndarray, np.ndarray], float] | None,
     schedule_steps: tuple[int, int] | None,
     verbose: int,
 ) -> list[tuple[str, Callback]]:
     """The training callbacks, in the order they run: the validation score (with
-    a ``score``), the divergence check, ``stopper``, the warm-up and cosine
+    a ``score``), the divergence check, ``stopper``, ``best_members`` (if any:
+    it puts the members' best weights back after ``stopper``), the warm-up and cosine
     schedule (with ``schedule_steps``, the steps of the schedule and of its
     warm-up; see :func:`warmup_cosine`), the whole-fit progress bar (``verbose >=
     1``) and the per-epoch one (``verbose >= 2``)."""
@@ -518,6 +640,8 @@ def _callbacks(
         ("divergence", RaiseOnDivergence()),
         ("stopper", stopper),
     ]
+    if best_members is not None:
+        callbacks.append(("best_members", best_members))
     if score is not None:
         callbacks.insert(0, ("valid_score", ValidationScore(score)))
     if schedule_steps is not None:
@@ -555,17 +679,28 @@ def _fit(
         net.partial_fit(train_data, y=None)  # fit() would initialise again
 
 
-def _result(net: _Net, stopper: StopWhenStalled, *, has_valid: bool) -> TrainingResult:
-    """What the trained ``net``'s history and ``stopper`` tell the estimator."""
+def _result(
+    net: _Net,
+    stopper: StopWhenStalled,
+    best_members: BestMemberWeights | None,
+    *,
+    has_valid: bool,
+) -> TrainingResult:
+    """What the trained ``net``'s history, ``stopper`` and ``best_members`` tell
+    the estimator."""
     history = net.history
+    valid_score = [float(v) for v in history[:, "valid_score"]] if has_valid else None
+    if best_members is not None:
+        best_score = best_members.best_score()
+    else:
+        best_score = valid_score[stopper.best_epoch_ - 1] if valid_score else None
     return TrainingResult(
         n_epochs=len(history),
         train_loss=[float(v) for v in history[:, "train_loss"]],
         valid_loss=[float(v) for v in history[:, "valid_loss"]] if has_valid else None,
-        valid_score=[float(v) for v in history[:, "valid_score"]]
-        if has_valid
-        else None,
+        valid_score=valid_score,
         stopped_early=net.stop_requested_,
         best_epoch=stopper.best_epoch_,
+        best_score=best_score,
         optimizer_state=net.optimizer_.state_dict(),
     )

@@ -65,7 +65,7 @@ _TARGETS: dict[str, tuple[type, ...]] = {
 }
 # What every fit sets and the network is built from, beside the parameters.
 _FITTED_ATTRIBUTES = ("_input", "_target", "input_kind_", "n_features_in_",
-                      "n_latent_tokens_")  # fmt: skip
+                      "n_latent_tokens_", "n_members_")  # fmt: skip
 # skattn's classes that a saved state holds, by the names skops gives them. load_model
 # trusts these and skops' default types, nothing else: trusting every "skattn.*" name
 # would trust anything importable from skattn's modules (skorch's NeuralNet, say, whose

@@ -11,6 +11,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from . import _state_checks as checks
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
+from ._network import AttentionMLPNetwork
 from ._reconstruction import ReconstructionTarget
 from ._sklearn_private import Interval, StrOptions, _fit_context
 from ._targets import RegressionTarget, Target, classification_target, infer_target
@@ -269,7 +270,9 @@ default=None
         _, batches = self._input_chunks(X)
         with self._inference():
             for _, batch in batches:
-                tokens, padding, _ = self.module_.encode(batch)  # (B, T, D), (B, T)
+                network = self.module_  # one network: the extractor has no members
+                assert isinstance(network, AttentionMLPNetwork)
+                tokens, padding, _ = network.encode(batch)  # (B, T, D), (B, T)
                 tokens = tokens.masked_fill(padding[..., None], float("nan"))
                 chunks.append(tokens[:, 1:].float().cpu().numpy())
         return np.concatenate(chunks).astype(np.float64)

@@ -18,7 +18,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_random_state
 from torch import Tensor, nn
 
@@ -29,6 +29,7 @@ from ._engine import TrainingResult, train_network
 from ._explanations import ExplanationsMixin
 from ._inference import n_rows
 from ._inputs import make_input
+from ._members import MemberEnsemble, MemberOutputs
 from ._pretrained import body_parameters, pretrained_source
 from ._runtime import (
     MAX_SEED,
@@ -49,6 +50,11 @@ from ._validation import check_input
 # by _LATENT_AUTO_TOKENS latent tokens (benchmarks/speed_benchmark.py measures both).
 _LATENT_AUTO_MIN_TOKENS = 64
 _LATENT_AUTO_TOKENS = 32
+# n_members="auto": fits on fewer than _MEMBERS_AUTO_MAX_SAMPLES rows train
+# _MEMBERS_AUTO cross-fitted members (docs/design.md, "Ensembles inside one
+# estimator"); partial_fit, whose chunks say nothing of the data's size, one.
+_MEMBERS_AUTO = 5
+_MEMBERS_AUTO_MAX_SAMPLES = 3_000
 
 
 @dataclass
@@ -90,15 +96,22 @@ def _dataset(
     weight: np.ndarray,
     rows: slice,
     device: torch.device,
+    fold: np.ndarray | None = None,
 ) -> TensorDataset:
-    """Tensors on ``device`` of the ``rows`` of the encoded training data."""
+    """Tensors on ``device`` of the ``rows`` of the encoded training data (and of
+    the rows' ``fold``, for an ensemble)."""
 
     def tensor(array: np.ndarray) -> Tensor:
         # A slice of rows is a view: no copy on the CPU.
         return torch.from_numpy(np.ascontiguousarray(array[rows])).to(device)
 
     inputs = {key: tensor(array) for key, array in arrays.items()}
-    return TensorDataset(inputs, tensor(y_encoded), tensor(weight))
+    return TensorDataset(
+        inputs,
+        tensor(y_encoded),
+        tensor(weight),
+        None if fold is None else tensor(fold),
+    )
 
 
 def _can_stratify(labels: np.ndarray, test_fraction: float) -> bool:
@@ -124,6 +137,11 @@ def _restore_weights(
     device, weights = snapshot
     module.to(device)
     module.load_state_dict(weights)
+
+
+def _n_networks(module: nn.Module) -> int:
+    """The member networks of a fitted ``module`` (1 for a plain network)."""
+    return len(module.members) if isinstance(module, MemberEnsemble) else 1
 
 
 class FitMixin(ExplanationsMixin):
@@ -154,9 +172,7 @@ class FitMixin(ExplanationsMixin):
         self.n_iter_ = result.n_epochs
         self.loss_curve_ = result.train_loss
         self.validation_scores_ = result.valid_score
-        self.best_validation_score_ = (
-            result.valid_score[result.best_epoch - 1] if result.valid_score else None
-        )
+        self.best_validation_score_ = result.best_score
         # With the cosine schedule, reaching max_iter is the planned end: the learning
         # rate has decayed to 0, and more epochs at that rate would change nothing.
         if not result.stopped_early and self.learning_rate_schedule == "constant":
@@ -240,11 +256,14 @@ class FitMixin(ExplanationsMixin):
                 X = self._start(X, y, source, seeds[0], plan.target_options)
             else:
                 source = None
+                self._check_same_members()
                 X = check_input(self, X, self._input, reset=False)
             seed = seeds[-1]
             arrays, y_encoded, weight = self._training_arrays(
                 X, y, sample_weight, device
             )
+            if plan.start:
+                self.n_members_ = self._resolve_members(len(y_encoded), plan)
             arrays, train_data, valid_data, importance_rows = self._datasets(
                 arrays, y_encoded, weight, seed, device, plan.hold_out
             )
@@ -285,6 +304,23 @@ class FitMixin(ExplanationsMixin):
         if self.d_token % self.n_heads:
             raise ValueError(
                 f"n_heads={self.n_heads} must divide d_token={self.d_token}"
+            )
+
+    def _resolve_members(self, n_samples: int, plan: Round) -> int:
+        if self.n_members != "auto":
+            return int(self.n_members)
+        small = plan.hold_out and n_samples < _MEMBERS_AUTO_MAX_SAMPLES
+        return _MEMBERS_AUTO if small else 1
+
+    def _check_same_members(self) -> None:
+        """A fit that continues (``warm_start``, ``partial_fit``) trains the
+        networks it has: their number cannot change."""
+        fitted = _n_networks(self.module_)
+        if self.n_members not in ("auto", fitted):
+            raise ValueError(
+                f"n_members={self.n_members}, but the fitted model has {fitted} "
+                "member networks; a fit that continues (warm_start=True, partial_fit) "
+                "cannot change their number: set n_members back, or fit afresh"
             )
 
     def _start(
@@ -367,6 +403,14 @@ class FitMixin(ExplanationsMixin):
         validation tensors, and the rows of the arrays that feature importances
         average over: the validation rows, else the training rows."""
         n_samples = len(y_encoded)
+        if self.n_members_ > 1:
+            folds = self._member_folds(y_encoded, seed) if hold_out else None
+            fold = np.full(n_samples, -1) if folds is None else folds
+            data = _dataset(arrays, y_encoded, weight, slice(None), device, fold)
+            # Cross-fitted members hold no row out of the ensemble: the validation
+            # data are the training rows, each scored by the member that skips it.
+            valid = None if folds is None else data
+            return arrays, data, valid, np.arange(n_samples)
         split = self._validation_rows(y_encoded, seed) if hold_out else None
         if split is None:
             data = _dataset(arrays, y_encoded, weight, slice(None), device)
@@ -403,6 +447,36 @@ class FitMixin(ExplanationsMixin):
             stratify=y_encoded if stratify else None,
         )
         return train_rows, valid_rows
+
+    def _member_folds(self, y_encoded: np.ndarray, seed: int) -> np.ndarray | None:
+        """The fold of each row, member ``m`` holding out fold ``m`` (stratified
+        like the validation split), when early stopping is on; with ``"auto"`` it
+        is whenever every fold gets two rows: cross-fitting costs no training
+        rows, and on small data it won (docs/design.md, "Small data")."""
+        n_members, n_samples = self.n_members_, len(y_encoded)
+        early_stopping = self.early_stopping
+        if early_stopping == "auto":
+            early_stopping = n_samples >= 2 * n_members
+        if not early_stopping:
+            return None
+        if n_samples < 2 * n_members:
+            raise ValueError(
+                f"early_stopping=True with n_members={n_members} holds out one fold "
+                f"per member, which needs at least {2 * n_members} samples; got "
+                f"{n_samples}. Lower n_members, or set early_stopping=False"
+            )
+        # Stratified when every class has a row for every fold, else at random.
+        stratify = (
+            self._target.stratify
+            and np.unique(y_encoded, return_counts=True)[1].min() >= n_members
+        )
+        splitter = (StratifiedKFold if stratify else KFold)(
+            n_members, shuffle=True, random_state=seed
+        )
+        fold = np.empty(n_samples, dtype=np.int64)
+        for member, (_, held_out) in enumerate(splitter.split(y_encoded, y_encoded)):
+            fold[held_out] = member
+        return fold
 
     def _probe(
         self,
@@ -446,7 +520,9 @@ class FitMixin(ExplanationsMixin):
         """Train ``module_``; dropout and masks draw from ``generator``."""
         # The compiled wrapper shares the parameters of module_, which stays the
         # plain module that predicts and pickles.
-        plain = self._target.training_module(self.module_)
+        ensemble = self.module_ if isinstance(self.module_, MemberEnsemble) else None
+        network = self.module_ if ensemble is None else MemberOutputs(ensemble)
+        plain = self._target.training_module(network)
         training_module = plain
         if self.compile:
             training_module = cast(nn.Module, torch.compile(plain))
@@ -472,6 +548,8 @@ class FitMixin(ExplanationsMixin):
                 distributed=self.distributed,
                 schedule=schedule,
                 callbacks=[*(self.callbacks or ()), *autolog_callbacks()],
+                members=() if ensemble is None else list(ensemble.members),
+                cross_fitted=valid_data is not None and train_data.fold is not None,
             )
 
     def _batch_size(self, n_train: int) -> int:

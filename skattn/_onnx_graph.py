@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from ._inputs import SequenceInput, SingleInput, TableInput
 from ._inputs.table_encoder import TabularEncoder
+from ._members import MemberEnsemble
 from ._network import AttentionMLPNetwork
 from ._targets import ClassificationTarget, RegressionTarget
 
@@ -300,7 +301,7 @@ class ServingNetwork(nn.Module):
 
     def __init__(
         self,
-        network: AttentionMLPNetwork,
+        network: AttentionMLPNetwork | MemberEnsemble,
         parts: list[SingleInput],
         target: ClassificationTarget | RegressionTarget | str,
     ) -> None:

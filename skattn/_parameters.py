@@ -19,11 +19,17 @@ from ._attention import ACTIVATIONS
 from ._embeddings import NUMERICAL_EMBEDDINGS
 from ._engine import user_callbacks
 from ._inputs import SINGLE_INPUTS, Input
+from ._members import MemberEnsemble
 from ._network import AttentionMLPNetwork
 from ._pretrained import copy_body_weights
 from ._runtime import numpy_to_tensors, seeded
 from ._sklearn_private import Interval, InvalidParameterError, StrOptions
 from ._targets import Target
+
+# The classifier's and regressor's own parameter (the extractor has one network).
+MEMBER_CONSTRAINTS: dict = {
+    "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]
+}
 
 
 class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
@@ -149,11 +155,16 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
         self.pretrained = pretrained
 
+    # Networks trained side by side (the classifier's and regressor's parameter;
+    # the extractor's transform is one network's embedding).
+    n_members: int | str = 1
+
     # -- what a fit sets (declared here for the layers that read it) --------------
-    module_: AttentionMLPNetwork
+    module_: AttentionMLPNetwork | MemberEnsemble
     device_: torch.device
     input_kind_: str
     n_latent_tokens_: int | None
+    n_members_: int
     _input: Input
     _target: Target
     _feature_importances: np.ndarray | None
@@ -191,8 +202,16 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         return None
 
     # -- the network --------------------------------------------------------------
-    def _build_module(self) -> AttentionMLPNetwork:
-        """A freshly initialised network for the fitted input and target."""
+    def _build_module(self) -> AttentionMLPNetwork | MemberEnsemble:
+        """A freshly initialised network for the fitted input and target; with
+        ``n_members_ > 1``, an ensemble of such networks, each drawn in turn."""
+        networks = [self._build_network() for _ in range(self.n_members_)]
+        if len(networks) == 1:
+            return networks[0]
+        return MemberEnsemble(networks, self._target.member_combination)
+
+    def _build_network(self) -> AttentionMLPNetwork:
+        """One freshly initialised network for the fitted input and target."""
         main, context = self._input.parts()
         # With latent tokens, the main input's tokenizer emits each token's key and
         # value side by side (see AttentionMLPNetwork).
@@ -214,9 +233,11 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
             d_embedding=self._embedding_width(),
         )
 
-    def _new_module(self, source: AttentionMLPParameters | None) -> AttentionMLPNetwork:
+    def _new_module(
+        self, source: AttentionMLPParameters | None
+    ) -> AttentionMLPNetwork | MemberEnsemble:
         """A freshly initialised network, with the body of ``source``'s copied in
-        when training starts from a pretrained model."""
+        (into every member) when training starts from a pretrained model."""
         module = self._build_module()
         if source is not None:
             copy_body_weights(source.module_, module)

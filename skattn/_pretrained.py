@@ -13,6 +13,7 @@ from sklearn.frozen import FrozenEstimator
 from torch import nn
 
 from ._inputs import input_kind
+from ._members import member_networks
 
 # Parameters that fix the shape of the network's body, which ``pretrained`` copies.
 NETWORK_SHAPE_PARAMETERS = (
@@ -86,21 +87,27 @@ def _check_same_shape(estimator: Any, source: Any) -> None:
 
 
 def copy_body_weights(source: nn.Module, target: nn.Module) -> None:
-    """Copy every weight of ``source`` into ``target`` except the head layers."""
-    body = {
-        name: tensor
-        for name, tensor in source.state_dict().items()
-        if not name.startswith(HEAD_LAYERS)
-    }
-    missing, unexpected = target.load_state_dict(body, strict=False)
-    assert not unexpected, unexpected
-    assert all(name.startswith(HEAD_LAYERS) for name in missing), missing
+    """Copy every weight of ``source`` into ``target`` except the head layers.
+    Into each member of an ensemble ``target``: member ``m`` takes the weights of
+    ``source``'s member ``m`` (modulo their number) when ``source`` is one too."""
+    sources = [network for _, network in member_networks(source)]
+    for index, (_, network) in enumerate(member_networks(target)):
+        body = {
+            name: tensor
+            for name, tensor in sources[index % len(sources)].state_dict().items()
+            if not name.startswith(HEAD_LAYERS)
+        }
+        missing, unexpected = network.load_state_dict(body, strict=False)
+        assert not unexpected, unexpected
+        assert all(name.startswith(HEAD_LAYERS) for name in missing), missing
 
 
 def body_parameters(module: nn.Module) -> list[nn.Parameter]:
-    """The parameters of ``module`` that a pretrained model provides."""
+    """The parameters of ``module`` (of each member of an ensemble) that a
+    pretrained model provides."""
     return [
         parameter
-        for name, parameter in module.named_parameters()
+        for _, network in member_networks(module)
+        for name, parameter in network.named_parameters()
         if not name.startswith(HEAD_LAYERS)
     ]

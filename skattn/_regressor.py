@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAttentionMLP
 from ._docstrings import fill_doc
+from ._parameters import MEMBER_CONSTRAINTS
 from ._sklearn_private import Interval, StrOptions, _fit_context
 from ._targets import REGRESSION_LOSSES, RegressionTarget
 
@@ -30,6 +31,8 @@ class AttentionMLPRegressor(RegressorMixin, BaseAttentionMLP):
     %(network_parameters)s
 
     %(training_parameters)s
+
+    %(member_parameters)s
 
     loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
 default="squared_error"
@@ -77,6 +80,7 @@ default="squared_error"
 
     _parameter_constraints: dict = {
         **BaseAttentionMLP._parameter_constraints,
+        **MEMBER_CONSTRAINTS,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "quantile": [Interval(Real, 0, 1, closed="neither"), "array-like"],
     }
@@ -101,6 +105,7 @@ default="squared_error"
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
+        n_members: int | str = 1,
         loss: str = "squared_error",
         quantile: Any = 0.5,
         categorical_features: Any = "auto",
@@ -155,6 +160,7 @@ default="squared_error"
             warm_start=warm_start,
             pretrained=pretrained,
         )
+        self.n_members = n_members
         self.loss = loss
         self.quantile = quantile
 

@@ -50,12 +50,17 @@ class Target(ABC):
         Whether a validation split keeps the share of each encoded target value.
     auto_early_stopping_min_samples : int
         ``early_stopping="auto"`` holds out rows above this many samples.
+    member_combination : str
+        How an ensemble's members' outputs combine (see
+        :data:`skattn._members.COMBINATIONS`): averaged, unless a subclass says
+        otherwise.
     """
 
     name: str
     from_inputs: bool
     stratify: bool
     auto_early_stopping_min_samples: int
+    member_combination = "mean"
 
     @abstractmethod
     def fit(self, y: Any, estimator: object) -> Target:
@@ -115,6 +120,8 @@ class ClassificationTarget(_SupervisedTarget):
 
     name = "classification"
     stratify = True
+    # A soft vote: the mean of the members' probabilities, as TabM predicts.
+    member_combination = "probabilities"
 
     def fit(
         self, y: Any, estimator: object, classes: Any = None
