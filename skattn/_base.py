@@ -42,6 +42,8 @@ class BaseAttentionMLP(FitMixin):
 
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
+        if "_input" in state:  # fitted: a pickle of before ensembles has one network
+            state.setdefault("n_members_", 1)
         weights = state.pop("_network_weights", None)
         super().__setstate__(state)
         if weights is None:

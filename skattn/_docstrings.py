@@ -29,22 +29,27 @@ n_members : int or "auto", default=1
         Networks trained side by side in one estimator, each from its own random
         initialisation, predicting together: the mean of their probabilities (a
         soft vote; the mean of the logits for a 2-D ``y``) or of their
-        predictions. ``"auto"``: 5 when ``fit`` gets fewer than 3,000 rows, 1
-        otherwise and in ``partial_fit`` (see :attr:`n_members_`); it is to
-        become the default (README, "Small data", has the measurements). Each
-        member costs about one network's training time. With early stopping
-        (``"auto"`` turns it on whenever each member can hold out two rows) the
-        members are cross-fitted:
-        the rows are cut into ``n_members`` folds (stratified for classification
-        when every class has a row for each fold); member ``m`` trains on all folds
+        predictions. ``"auto"``: 5 when ``fit`` gets 10 to 2,999 rows, else 1,
+        and 1 in ``partial_fit`` (see :attr:`n_members_`); it is to become the
+        default (README, "Small data", has the measurements). Each member costs
+        about one network's training time.
+
+        With early stopping (``"auto"`` turns it on whenever each member can hold
+        out two rows) the members are cross-fitted: the rows are cut into
+        ``n_members`` folds (stratified for classification of a 1-D ``y`` when
+        every class has a row for each fold); member ``m`` trains on all folds
         but fold ``m``, is scored on it, and keeps the weights of its best epoch
         there. No row is lost to the ensemble, and the validation scores are out
         of fold, over every row; ``validation_fraction`` is not used. Without
-        early stopping every member trains on every row. Attention maps,
-        ``feature_attention`` and ``feature_importances_`` average over the
-        members; ``partial_fit``, ``pretrained`` (copied into every member),
+        early stopping every member trains on every row.
+
+        ``feature_attention`` and ``feature_importances_`` average the members'
+        attention; ``attention_maps`` averages their maps token by token (with
+        latent tokens, only the rows of the CLS token compare across members).
+        ``partial_fit``, ``pretrained`` (copied into every member),
         ``save_model`` and ``export_onnx`` take ensembles as they take one
-        network.""",
+        network; ``callbacks`` see the members' outputs, of shape (n_members,
+        batch rows, outputs).""",
     "network_parameters": """\
 n_blocks : int, default=2
         Number of blocks, each self-attention over the tokens followed by an MLP,
@@ -99,7 +104,9 @@ learning_rate : float, default=1e-3
         Whether to hold out ``validation_fraction`` of the training data and stop
         when the validation loss stops improving, restoring the weights of the best
         epoch. ``"auto"`` enables it when there are more than 2,000 samples (more
-        than 100 when learning quantiles or learning without labels). When
+        than 100 when learning quantiles or learning without labels), and for
+        cross-fitted members (see ``n_members``) whenever each can hold out two
+        rows. When
         disabled, training stops once the training loss has not improved by ``tol``
         for ``n_iter_no_change`` epochs.
 

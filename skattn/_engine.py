@@ -259,10 +259,14 @@ class BestMemberWeights(Callback):
         if net.world_size > 1:  # every process takes the same decisions
             torch.distributed.all_reduce(sums)
             sums /= net.world_size
-        member_losses = (sums / rows.clamp_min(1e-12)).tolist()
+        member_losses = (sums / rows.clamp_min(1e-30)).tolist()
         if self.best_outputs_ is None:
             self.best_outputs_, self.targets_ = outputs.clone(), y
+        weighed = (rows > 0).tolist()
         for member, loss in enumerate(member_losses):
+            if not weighed[member]:  # its fold weighs nothing: no signal, last weights
+                self.best_outputs_[fold == member] = outputs[fold == member]
+                continue
             if loss < self.best_loss_[member]:
                 self.best_loss_[member] = loss
                 state = self.members[member].state_dict()

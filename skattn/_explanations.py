@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
 from ._inference import InferenceMixin, n_rows
+from ._members import member_networks
 from ._runtime import prediction_chunk_rows
 
 # feature_importances_ averages the attention over at most this many rows.
@@ -221,6 +222,10 @@ or dict of such arrays
         per_row = sum(
             w.numel() * w.element_size() for ws in weights.values() for w in ws
         )
+        # An ensemble's maps are its members' averaged: all of them and the stack
+        # of them are held at once.
+        n_members = len(list(member_networks(self.module_)))
+        per_row *= 1 if n_members == 1 else n_members + 1
         fits = _ATTENTION_CHUNK_BYTES // max(per_row, 1)
         return int(max(1, min(prediction_chunk_rows(device), fits)))
 
@@ -233,10 +238,7 @@ or dict of such arrays
         per_group: dict[str, np.ndarray] = {}
         with self._inference():
             for rows, batch in batches:
-                _, weights = self.module_.embed(
-                    batch, return_weights=True, value_norm=value_norm
-                )
-                for group, attention in cls_attention(weights).items():
+                for group, attention in self._cls_attention(batch, value_norm).items():
                     if rows.start == 0:
                         per_group[group] = np.empty((n_samples, attention.shape[1]))
                     per_group[group][rows] = attention.cpu().numpy()
@@ -245,6 +247,25 @@ or dict of such arrays
         if context is not None:
             features["context"] = context.attention_to_features(per_group["context"])
         return features if context is not None else features["main"]
+
+    def _cls_attention(
+        self, batch: dict[str, Tensor], value_norm: bool
+    ) -> dict[str, Tensor]:
+        """:func:`cls_attention` of ``batch``; for an ensemble, the mean of its
+        members' own: latent token ``j`` of one member is not latent token ``j``
+        of another, so their weights do not average block by block."""
+        per_member = [
+            cls_attention(
+                network.embed(batch, return_weights=True, value_norm=value_norm)[1]
+            )
+            for _, network in member_networks(self.module_)
+        ]
+        if len(per_member) == 1:
+            return per_member[0]
+        return {
+            group: torch.stack([member[group] for member in per_member]).mean(0)
+            for group in per_member[0]
+        }
 
     def _attention_importances(
         self, arrays: dict[str, np.ndarray], rows: np.ndarray, seed: int

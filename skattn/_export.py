@@ -350,6 +350,10 @@ def _estimator_from_state(
             f"{name!r} says it holds a {estimator_name}, but its target is a "
             f"{type(target).__name__}, which a {estimator_name} never has"
         )
+    # Files saved before ensembles existed hold one network.
+    if "n_members" in cls._get_param_names():
+        state.setdefault("n_members", 1)
+    state.setdefault("n_members_", 1)
     missing = [
         attribute
         for attribute in (*cls._get_param_names(), *_FITTED_ATTRIBUTES)
@@ -379,25 +383,33 @@ def _estimator_from_state(
     return estimator
 
 
-def _expected_weights(estimator: BaseAttentionMLP) -> dict[str, tuple[str, list[int]]]:
-    """The name, dtype and shape of every weight the estimator's network has, from
-    a network built on the meta device: no memory, whatever sizes it declares."""
+def _expected_weights(
+    estimator: BaseAttentionMLP,
+) -> tuple[dict[str, tuple[str, list[int]]], int]:
+    """The name, dtype and shape of every weight of one of the estimator's
+    networks, from a network built on the meta device (no memory, whatever sizes
+    it declares), and the number of such networks (the members of an ensemble,
+    whose weights are named ``members.<i>.<name>``)."""
     with torch.device("meta"), seeded(None):
-        module = estimator._build_module()
-    return {
+        network = estimator._build_network()
+    one = {
         key: (
             _SAFETENSORS_DTYPES.get(tensor.dtype, str(tensor.dtype)),
             list(tensor.shape),
         )
-        for key, tensor in module.state_dict().items()
+        for key, tensor in network.state_dict().items()
     }
+    return one, estimator.n_members_
 
 
 def _check_weights(
-    weights_bytes: bytes, expected: dict[str, tuple[str, list[int]]], name: str
+    weights_bytes: bytes,
+    network: tuple[dict[str, tuple[str, list[int]]], int],
+    name: str,
 ) -> None:
     """Raise unless the safetensors header of ``weights_bytes`` declares exactly
-    the ``expected`` tensors; read before any tensor is."""
+    the tensors of ``network`` (see :func:`_expected_weights`); read before any
+    tensor is."""
     if len(weights_bytes) < 8:
         raise ValueError(f"{name!r}: the weights are truncated")
     header_size = int.from_bytes(weights_bytes[:8], "little")
@@ -412,6 +424,23 @@ def _check_weights(
         for key, entry in header.items()
         if isinstance(entry, dict)
     }
+    one, n_members = network
+    if n_members > 1 and len(declared) != len(one) * n_members:
+        # Named before the names are spelled out: a crafted state's 1,024 members
+        # of 256 blocks would be millions of names.
+        raise ValueError(
+            f"{name!r}: the weights do not fit the network its state describes "
+            f"({len(declared)} tensors; {n_members} network(s) of {len(one)} each)"
+        )
+    expected = (
+        one
+        if n_members == 1
+        else {
+            f"members.{index}.{key}": spec
+            for index in range(n_members)
+            for key, spec in one.items()
+        }
+    )
     if declared != expected:
         extra = sorted(set(declared) - set(expected))[:5]
         lacking = sorted(set(expected) - set(declared))[:5]

@@ -232,6 +232,7 @@ default=None
     def _check_state(self) -> None:
         super()._check_state()
         checks.choice(self, "objective_", (self._target.name,))
+        checks.choice(self, "n_members_", (1,))  # its transform is one network's
         width = self.n_components or self.d_token
         checks.integer(self, "_n_features_out", width, width)
 

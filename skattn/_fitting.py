@@ -264,6 +264,9 @@ class FitMixin(ExplanationsMixin):
             )
             if plan.start:
                 self.n_members_ = self._resolve_members(len(y_encoded), plan)
+                # Kept, so that a warm-started fit on the same rows cuts the same
+                # folds: a member is never scored on rows it trained on before.
+                self._fold_seed = seed
             arrays, train_data, valid_data, importance_rows = self._datasets(
                 arrays, y_encoded, weight, seed, device, plan.hold_out
             )
@@ -309,8 +312,9 @@ class FitMixin(ExplanationsMixin):
     def _resolve_members(self, n_samples: int, plan: Round) -> int:
         if self.n_members != "auto":
             return int(self.n_members)
-        small = plan.hold_out and n_samples < _MEMBERS_AUTO_MAX_SAMPLES
-        return _MEMBERS_AUTO if small else 1
+        # Five members need five folds of two rows to be cross-fitted.
+        small = 2 * _MEMBERS_AUTO <= n_samples < _MEMBERS_AUTO_MAX_SAMPLES
+        return _MEMBERS_AUTO if plan.hold_out and small else 1
 
     def _check_same_members(self) -> None:
         """A fit that continues (``warm_start``, ``partial_fit``) trains the
@@ -404,7 +408,7 @@ class FitMixin(ExplanationsMixin):
         average over: the validation rows, else the training rows."""
         n_samples = len(y_encoded)
         if self.n_members_ > 1:
-            folds = self._member_folds(y_encoded, seed) if hold_out else None
+            folds = self._member_folds(y_encoded, self._fold_seed) if hold_out else None
             fold = np.full(n_samples, -1) if folds is None else folds
             data = _dataset(arrays, y_encoded, weight, slice(None), device, fold)
             # Cross-fitted members hold no row out of the ensemble: the validation
@@ -521,7 +525,10 @@ class FitMixin(ExplanationsMixin):
         # The compiled wrapper shares the parameters of module_, which stays the
         # plain module that predicts and pickles.
         ensemble = self.module_ if isinstance(self.module_, MemberEnsemble) else None
-        network = self.module_ if ensemble is None else MemberOutputs(ensemble)
+        cross_fitted = valid_data is not None and train_data.fold is not None
+        network = (
+            self.module_ if ensemble is None else MemberOutputs(ensemble, cross_fitted)
+        )
         plain = self._target.training_module(network)
         training_module = plain
         if self.compile:
@@ -549,7 +556,7 @@ class FitMixin(ExplanationsMixin):
                 schedule=schedule,
                 callbacks=[*(self.callbacks or ()), *autolog_callbacks()],
                 members=() if ensemble is None else list(ensemble.members),
-                cross_fitted=valid_data is not None and train_data.fold is not None,
+                cross_fitted=cross_fitted,
             )
 
     def _batch_size(self, n_train: int) -> int:

@@ -104,36 +104,41 @@ class MemberOutputs(nn.Module):
     """What training runs: the ensemble's members' outputs (M, B, O), which
     :class:`MemberLoss` scores member by member. Shares the ensemble's weights.
 
-    When the batch carries the rows' folds (under :data:`FOLD_KEY`), each member
-    runs only on the rows that count for it: in training those outside its fold,
-    in evaluation those of its fold; the other rows' outputs are zeros, which the
-    loss masks out. Cross-fitted training then costs ``M - 1`` networks' passes
-    per row, and the out-of-fold validation one network's, instead of ``M``.
+    With ``cross_fitted``, each member runs only on the rows of the batch that
+    count for it (the batch carries the rows' folds under :data:`FOLD_KEY`): in
+    training those outside its fold, in evaluation those of its fold; the other
+    rows' outputs are zeros, which the loss masks out. Cross-fitted training then
+    costs ``M - 1`` networks' passes per row, and the out-of-fold validation one
+    network's, instead of ``M``.
     """
 
-    def __init__(self, ensemble: MemberEnsemble) -> None:
+    def __init__(self, ensemble: MemberEnsemble, cross_fitted: bool) -> None:
         super().__init__()
         self.ensemble = ensemble
+        self.cross_fitted = cross_fitted
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
         fold = inputs.get(FOLD_KEY)
         inputs = {key: value for key, value in inputs.items() if key != FOLD_KEY}
-        if fold is None:
+        if fold is None or not self.cross_fitted or len(fold) == 0:
+            # (An empty data-parallel share runs every member on no rows: each
+            # process then takes part in the gradient all-reduce.)
             return self.ensemble.member_outputs(inputs)
-        batch = len(fold)
-        pieces: list[tuple[Tensor, Tensor | None]] = []
-        for index, member in enumerate(self.ensemble.members):
+        networks = self.ensemble.networks()
+        outputs = fold.new_zeros(
+            (len(networks), len(fold), networks[0].output.out_features),
+            dtype=torch.float32,
+        )  # (M, B, O)
+        for index, member in enumerate(networks):
             rows = fold != index if self.training else fold == index  # (B,)
-            if not bool(rows.any()):  # no row of this batch counts for it
-                pieces.append((rows, None))
+            # NOTE[PERF]: on a GPU, the test and the selection by a mask make the
+            # host wait for the device once per member and step.
+            if not bool(rows.any()):
+                # No row of the batch counts for this member: it is left out of
+                # the step (no gradient, so AdamW leaves its weights as they are).
                 continue
             subset = {key: value[rows] for key, value in inputs.items()}
-            pieces.append((rows, member(subset)))  # (B_m, O)
-        first = next(output for _, output in pieces if output is not None)
-        outputs = first.new_zeros((len(pieces), batch, *first.shape[1:]))  # (M, B, O)
-        for index, (rows, output) in enumerate(pieces):
-            if output is not None:
-                outputs[index, rows] = output
+            outputs[index, rows] = member(subset).float()  # (B_m, O)
         return outputs
 
 
@@ -154,9 +159,11 @@ class MemberLoss(nn.Module):
     ``fold`` (B,) says which member holds each row out: with cross-fitting, member
     ``m`` trains on the rows of the other folds and is scored (in validation) on the
     rows of fold ``m``; a fold of -1 is trained on by every member. The result is
-    the weighted mean over the (member, row) pairs that count: a member's loss is
-    then on the scale of one network's, and the validation loss is the out-of-fold
-    loss, each row scored once, by the member that did not train on it.
+    the weighted mean over the (member, row) pairs that count: the training loss
+    is then on the scale of one network's (each member's gradient is a share of
+    it, which AdamW's normalised steps do not see), and the validation loss is the
+    out-of-fold loss, each row scored once, by the member that did not train on
+    it.
 
     Parameters
     ----------

@@ -164,6 +164,13 @@ def test_weights_that_do_not_fit_the_network(model_file, tmp_path):
     [
         (lambda state: state.update(d_token=12_000), "do not fit the network"),
         (lambda state: state.update(n_blocks=10**6), "n_blocks=1000000 is more than"),
+        (lambda state: state.update(n_members_=10**7), r"n_members_ is 10000000"),
+        # The most members and blocks a file may name: refused (the weights are
+        # one network's) without building 262,144 blocks.
+        (
+            lambda state: state.update(n_members_=1024, n_blocks=256),
+            r"do not fit the network",
+        ),
         (lambda state: state.update(d_token=True), "d_token"),
         (lambda state: state.update(n_heads="four"), "n_heads"),
         (

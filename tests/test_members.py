@@ -312,13 +312,14 @@ def test_members_run_only_on_the_rows_that_count_for_them():
         def __init__(self, offset: float) -> None:
             super().__init__()
             self.offset = offset
+            self.output = torch.nn.Linear(1, 1)  # its width is the outputs'
 
         def forward(self, inputs):
             seen.append(inputs["x"][:, 0].tolist())
             return inputs["x"] + self.offset
 
     ensemble = MemberEnsemble([Recorder(10.0), Recorder(20.0)], "mean")
-    training = MemberOutputs(ensemble)
+    training = MemberOutputs(ensemble, cross_fitted=True)
     batch = {
         "x": torch.tensor([[0.0], [1.0], [2.0]]),
         FOLD_KEY: torch.tensor([0, 1, 1]),
@@ -332,6 +333,10 @@ def test_members_run_only_on_the_rows_that_count_for_them():
     assert out_of_fold_outputs(outputs, batch[FOLD_KEY])[:, 0].tolist() == [
         10.0, 21.0, 22.0,
     ]  # fmt: skip
+    # A member with no row in the batch is left out of the step.
+    seen.clear()
+    training.train()({**batch, FOLD_KEY: torch.tensor([0, 0, 0])})
+    assert seen == [[0.0, 1.0, 2.0]]
 
 
 def test_auto_trains_five_members_below_3000_rows_and_one_from_there():
@@ -348,9 +353,14 @@ def test_auto_trains_five_members_below_3000_rows_and_one_from_there():
     # A chunk of a stream says nothing of the data's size: one network.
     streamed = AttentionMLPClassifier(**quick).partial_fit(X[:100], y[:100], [0, 1])
     assert streamed.n_members_ == 1
-    # A continued fit keeps its members under "auto".
+    # A continued fit keeps its members under "auto", and its folds.
     warm = AttentionMLPClassifier(warm_start=True, **quick).fit(X[:200], y[:200])
+    fold_seed = warm._fold_seed
     assert warm.fit(X, y).n_members_ == 5
+    assert warm._fold_seed == fold_seed
+    # Too few rows for five folds of two: one network, even with early stopping.
+    tiny = AttentionMLPClassifier(early_stopping=True, **quick).fit(X[:9], y[:9])
+    assert tiny.n_members_ == 1
 
 
 def test_a_model_file_cannot_ask_for_millions_of_members(ensemble_classifier):
@@ -360,3 +370,35 @@ def test_a_model_file_cannot_ask_for_millions_of_members(ensemble_classifier):
     crafted.n_members_ = 10**7
     with pytest.raises(ValueError, match=r"n_members_.*outside \[1, 1024\]"):
         crafted._check_state()
+
+
+def test_a_pickle_of_before_ensembles_loads_as_one_network(cancer):
+    X, y = cancer
+    clf = AttentionMLPClassifier(**{**SMALL, "max_iter": 2}).fit(X, y)
+    state = clf.__getstate__()
+    del state["n_members"], state["n_members_"]  # as skattn wrote them before
+    old = AttentionMLPClassifier.__new__(AttentionMLPClassifier)
+    old.__setstate__(state)
+    assert old.n_members_ == 1 and old.get_params()["n_members"] == 1
+    np.testing.assert_array_equal(old.predict_proba(X[:20]), clf.predict_proba(X[:20]))
+
+
+def test_latent_token_ensembles_average_each_members_cls_attention(cancer):
+    from skattn._explanations import cls_attention
+
+    X, y = cancer
+    clf = AttentionMLPClassifier(
+        n_members=2, n_latent_tokens=4, **{**SMALL, "n_blocks": 2, "max_iter": 2}
+    ).fit(X, y)
+    batch = {k: torch.from_numpy(v[:6]) for k, v in clf._input.transform(X).items()}
+    with torch.no_grad():
+        separate = [
+            cls_attention(member.embed(batch, return_weights=True)[1])["main"]
+            for member in clf.module_.members
+        ]
+        # Not the rollout of the averaged maps: each member's own, then the mean.
+        combined = clf._cls_attention(batch, value_norm=False)["main"]
+    torch.testing.assert_close(combined, (separate[0] + separate[1]) / 2)
+    with torch.no_grad():
+        _, averaged = clf.module_.embed(batch, return_weights=True)
+    assert not torch.allclose(cls_attention(averaged)["main"], combined)
