@@ -32,7 +32,7 @@ n_members : int or "auto", default=1
         predictions. ``"auto"``: 5 when ``fit`` gets 10 to 2,999 rows, else 1,
         and 1 in ``partial_fit`` (see :attr:`n_members_`); it is to become the
         default (README, "Small data", has the measurements). Each member costs
-        about one network's training time.
+        about one network's time per epoch.
 
         With early stopping (``"auto"`` turns it on whenever each member can hold
         out two rows) the members are cross-fitted: the rows are cut into

@@ -9,6 +9,7 @@ import pytest
 import torch
 from scipy.special import softmax
 from sklearn.datasets import load_breast_cancer, make_regression
+from test_network import as_inputs, make_inputs, make_network
 
 from skattn import (
     AttentionFeatureExtractor,
@@ -25,7 +26,6 @@ from skattn._members import (
 )
 from skattn._network import AttentionMLPNetwork
 from skattn._pretrained import HEAD_LAYERS, copy_body_weights
-from skattn._tokenizers import FeatureTokenizer, InputTokens
 
 SMALL = dict(d_token=16, n_heads=2, n_blocks=1, max_iter=30, random_state=0)
 
@@ -41,26 +41,13 @@ def ensemble_classifier(cancer):
     return AttentionMLPClassifier(n_members=3, **SMALL).fit(*cancer)
 
 
-def _network(seed: int, n_outputs: int = 2) -> AttentionMLPNetwork:
+def _network(seed: int) -> AttentionMLPNetwork:
     torch.manual_seed(seed)
-    tokenizer = FeatureTokenizer(n_numerical=4, category_cardinalities=[], d_token=8)
-    return AttentionMLPNetwork(
-        main=InputTokens(tokenizer, ["x_num", "x_cat"]),
-        n_outputs=n_outputs,
-        d_token=8,
-        n_blocks=2,
-        n_heads=2,
-        activation="reglu",
-        ffn_factor=1.0,
-        attention_dropout=0.0,
-        ffn_dropout=0.0,
-        residual_dropout=0.0,
-    )
+    return make_network()
 
 
-def _inputs(n_rows: int = 5) -> dict[str, torch.Tensor]:
-    x_num = torch.randn(n_rows, 4, generator=torch.Generator().manual_seed(1))
-    return {"x_num": x_num, "x_cat": torch.zeros(n_rows, 0, dtype=torch.long)}
+def _inputs() -> dict[str, torch.Tensor]:
+    return as_inputs(*make_inputs(n_rows=5))
 
 
 def test_probabilities_are_the_mean_of_the_members_probabilities(
