@@ -131,12 +131,13 @@ class MemberOutputs(nn.Module):
         )  # (M, B, O)
         for index, member in enumerate(networks):
             rows = fold != index if self.training else fold == index  # (B,)
-            # NOTE[PERF]: on a GPU, the test and the selection by a mask make the
-            # host wait for the device once per member and step.
-            if not bool(rows.any()):
-                # No row of the batch counts for this member: it is left out of
-                # the step (no gradient, so AdamW leaves its weights as they are).
-                continue
+            # A member may get no row of a batch (a small last batch, all of its
+            # fold): it runs on none, and AdamW takes a step with a zero gradient.
+            # Data-parallel training does the same (DistributedDataParallel fills
+            # the gradients of parameters no process used with zeros), so one
+            # process and several train the same model.
+            # NOTE[PERF]: on a GPU, selecting by a mask makes the host wait for the
+            # device once per member and step.
             subset = {key: value[rows] for key, value in inputs.items()}
             outputs[index, rows] = member(subset).float()  # (B_m, O)
         return outputs

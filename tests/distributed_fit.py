@@ -37,6 +37,11 @@ SCENARIOS = {
     "sequences_empty_share": dict(batch_size=32, max_iter=3, early_stopping=False),
     # Linear probing, then fine-tuning, from a pretrained extractor.
     "pretrained": dict(batch_size=33, max_iter=4, early_stopping=False),
+    # Two cross-fitted members on the ragged sequences: members that get no row of
+    # a share, an empty share, each member's own best epoch.
+    "members_empty_share": dict(
+        batch_size=32, max_iter=6, n_members=2, early_stopping=True, n_iter_no_change=2
+    ),
 }
 
 
@@ -44,7 +49,7 @@ def data(scenario: str) -> tuple[object, np.ndarray]:
     X, y = make_classification(
         n_samples=601, n_features=6, n_informative=4, random_state=0
     )
-    if scenario == "sequences_empty_share":
+    if scenario in ("sequences_empty_share", "members_empty_share"):
         steps = np.random.default_rng(0).normal(size=(65, 10, 2))
         return [row[: 3 + i % 8] for i, row in enumerate(steps)], y[:65]
     return X, y
