@@ -30,7 +30,7 @@ n_members : int or "auto", default=1
         initialisation, predicting together: the mean of their probabilities (a
         soft vote; the mean of the logits for a 2-D ``y``) or of their
         predictions. ``"auto"``: 5 when ``fit`` gets 10 to 2,999 rows, else 1,
-        and 1 in ``partial_fit`` (see :attr:`n_members_`); it is to become the
+        and 1 in ``partial_fit`` (see :attr:`n_members_`); a candidate for the
         default (README, "Small data", has the measurements). Each member costs
         about one network's time per epoch.
 
