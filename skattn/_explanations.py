@@ -224,8 +224,7 @@ or dict of such arrays
         )
         # An ensemble's maps are its members' averaged: all of them and the stack
         # of them are held at once.
-        n_members = len(list(member_networks(self.module_)))
-        per_row *= 1 if n_members == 1 else n_members + 1
+        per_row *= 1 if self.n_members_ == 1 else self.n_members_ + 1
         fits = _ATTENTION_CHUNK_BYTES // max(per_row, 1)
         return int(max(1, min(prediction_chunk_rows(device), fits)))
 
@@ -258,7 +257,7 @@ or dict of such arrays
             cls_attention(
                 network.embed(batch, return_weights=True, value_norm=value_norm)[1]
             )
-            for _, network in member_networks(self.module_)
+            for network in member_networks(self.module_)
         ]
         if len(per_member) == 1:
             return per_member[0]

@@ -139,11 +139,6 @@ def _restore_weights(
     module.load_state_dict(weights)
 
 
-def _n_networks(module: nn.Module) -> int:
-    """The member networks of a fitted ``module`` (1 for a plain network)."""
-    return len(module.members) if isinstance(module, MemberEnsemble) else 1
-
-
 class FitMixin(ExplanationsMixin):
     """``fit`` and ``partial_fit`` of :class:`~skattn._base.BaseAttentionMLP`."""
 
@@ -319,7 +314,7 @@ class FitMixin(ExplanationsMixin):
     def _check_same_members(self) -> None:
         """A fit that continues (``warm_start``, ``partial_fit``) trains the
         networks it has: their number cannot change."""
-        fitted = _n_networks(self.module_)
+        fitted = self.n_members_
         if self.n_members not in ("auto", fitted):
             raise ValueError(
                 f"n_members={self.n_members}, but the fitted model has {fitted} "

@@ -15,7 +15,7 @@ width; the attention weights keep :mod:`skattn._network`'s shapes.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import cast
 
 import torch
@@ -143,15 +143,12 @@ class MemberOutputs(nn.Module):
         return outputs
 
 
-def member_networks(module: nn.Module) -> Iterator[tuple[str, AttentionMLPNetwork]]:
-    """``(prefix, network)`` for each network in ``module``: the module itself
-    (prefix ``""``), or the members of a :class:`MemberEnsemble` (``"members.0."``,
-    ...), so that callers can name a network's parameters as the module does."""
+def member_networks(module: nn.Module) -> list[AttentionMLPNetwork]:
+    """The networks in ``module``: the module itself, or the members of a
+    :class:`MemberEnsemble`."""
     if isinstance(module, MemberEnsemble):
-        for index, member in enumerate(module.networks()):
-            yield f"members.{index}.", member
-    else:
-        yield "", cast(AttentionMLPNetwork, module)
+        return module.networks()
+    return [cast(AttentionMLPNetwork, module)]
 
 
 class MemberLoss(nn.Module):

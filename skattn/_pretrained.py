@@ -90,8 +90,8 @@ def copy_body_weights(source: nn.Module, target: nn.Module) -> None:
     """Copy every weight of ``source`` into ``target`` except the head layers.
     Into each member of an ensemble ``target``: member ``m`` takes the weights of
     ``source``'s member ``m`` (modulo their number) when ``source`` is one too."""
-    sources = [network for _, network in member_networks(source)]
-    for index, (_, network) in enumerate(member_networks(target)):
+    sources = member_networks(source)
+    for index, network in enumerate(member_networks(target)):
         body = {
             name: tensor
             for name, tensor in sources[index % len(sources)].state_dict().items()
@@ -107,7 +107,7 @@ def body_parameters(module: nn.Module) -> list[nn.Parameter]:
     pretrained model provides."""
     return [
         parameter
-        for _, network in member_networks(module)
+        for network in member_networks(module)
         for name, parameter in network.named_parameters()
         if not name.startswith(HEAD_LAYERS)
     ]
