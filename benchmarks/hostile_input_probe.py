@@ -40,7 +40,7 @@ torch thread each and a 60-second limit.
 
 Prints the count of each outcome per part and writes
 ``benchmarks/results/hostile_input.json`` with every failure's probe and error.
-Takes about 8 minutes on 2 idle CPU cores; ``--quick`` runs a few probes of each kind.
+Takes about 13 minutes on 2 CPU cores; ``--quick`` runs a few probes of each kind.
 """
 
 from __future__ import annotations

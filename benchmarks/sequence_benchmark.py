@@ -2,8 +2,9 @@
 
 Trains :class:`skattn.AttentionMLPClassifier` on the sequence datasets of the shared
 benchmark suite (``../shared/bench/datasets.py``, UCR/UEA archive, official
-train/test splits, nothing downloaded) and compares it with three baselines fitted in
-the same run:
+train/test splits, nothing downloaded), at its defaults (linear patch tokens) and
+with ``sequence_tokenizer="random_kernels"``, and compares it with baselines fitted
+in the same run:
 
 - ``ridge_cv``: ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))`` on the flattened
   series;
@@ -13,7 +14,11 @@ the same run:
   ``StandardScaler(with_mean=False)`` and ``RidgeClassifierCV(alphas=np.logspace(-3,
   3, 10))``, as in the MiniRocket paper (the scaler stands in for the paper's
   ``normalize=True``, removed from scikit-learn; aeon's ``MiniRocketClassifier`` does
-  the same). Optional: without aeon its rows say "not installed".
+  the same);
+- ``multirocket_hydra`` and ``quant``: aeon's ``MultiRocketHydraClassifier`` and
+  ``QUANTClassifier`` at their defaults.
+
+The aeon models are optional: without aeon their rows say "not installed".
 
 Datasets: GunPoint (univariate, length 150), ItalyPowerDemand (univariate, length
 24), BasicMotions (6 channels, length 100) and JapaneseVowels (12 channels, variable
@@ -26,18 +31,22 @@ longer of the two) and then gives each model its own view:
 - the flattened representation standardises each channel with the mean and standard
   deviation of the observed training values, replaces the padding by 0 and flattens
   to ``(n_series, n_steps * n_channels)``;
-- MiniRocket, which needs equal-length input, gets the raw series zero-padded to the
-  common length, channels first (``(n_series, n_channels, n_steps)``).
+- the aeon models, which need equal-length input, get the raw series zero-padded to
+  the common length, channels first (``(n_series, n_channels, n_steps)``).
+
+After the suite comes ``NoisyMeanSign``, made by the script (seed 0): 300 training
+and 300 test series of 64 steps of standard normal noise, labelled by the sign of
+their mean, a class that lies in the level of a series rather than its shape.
 
 Padding both splits to the longer length changes neither baseline: the ridge weights
 of columns that are 0 in every training series are 0, and the extra test values add
 the same amount to a test series' distance to every training series.
 
-skattn runs at its default settings with ``random_state=seed``; skattn and MiniRocket
-are fitted once per seed (0, 1, 2 by default); the deterministic baselines once, with
+skattn and the aeon models are fitted once per seed (``random_state`` 0 to 4 by
+default: every dataset of the suite is small); the deterministic baselines once, with
 a standard deviation of 0. A model that raises is reported as an error row and the
-run goes on. Before timing, MiniRocket is run once on a tiny array so that its fit
-times exclude numba's one-off compilation.
+run goes on. Before timing, the aeon models are run once on a tiny array so that
+their fit times exclude numba's one-off compilation.
 
 The table printed shows, per dataset and model, the test accuracy (mean ± standard
 deviation over the seeds, ``ddof=0``) and the mean wall-clock seconds of ``fit`` and
@@ -45,7 +54,7 @@ deviation over the seeds, ``ddof=0``) and the mean wall-clock seconds of ``fit``
 torch, scikit-learn, skattn (and aeon), the date, the CPU count and torch's thread
 count are written as JSON.
 
-Run from the repository root (about a minute on 2 CPU cores for the baselines)::
+Run from the repository root (about 8 minutes on 2 CPU cores, most of it skattn)::
 
     python benchmarks/sequence_benchmark.py
     python benchmarks/sequence_benchmark.py --datasets GunPoint --seeds 1
@@ -93,20 +102,24 @@ from skattn import AttentionMLPClassifier
 
 try:
     import aeon
+    from aeon.classification.convolution_based import MultiRocketHydraClassifier
+    from aeon.classification.interval_based import QUANTClassifier
     from aeon.transformations.collection.convolution_based import MiniRocket
 except ImportError as exc:  # aeon is optional; numba may also refuse to import.
-    aeon = MiniRocket = None
+    aeon = MiniRocket = MultiRocketHydraClassifier = QUANTClassifier = None
     AEON_MISSING: str | None = f"not installed ({exc})"
 else:
     AEON_MISSING = None
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "sequence.json"
-DEFAULT_N_SEEDS = 3
+DEFAULT_N_SEEDS = 5  # the suite's sequence datasets all have under 1,000 series
 # The ridge penalties searched by RidgeClassifierCV, as in the MiniRocket paper.
 RIDGE_ALPHAS = np.logspace(-3, 3, 10)
 # Longest error message shown in the table; the JSON keeps the whole message.
 MAX_NOTE_LENGTH = 60
+# The synthetic dataset run after the suite's (see noisy_mean_sign).
+SYNTHETIC_LEVEL = "NoisyMeanSign"
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,42 @@ def pad_steps(X: np.ndarray, n_steps: int) -> np.ndarray:
     )
 
 
+def noisy_mean_sign(
+    n_train: int = 300, n_test: int = 300, n_steps: int = 64, seed: int = 0
+) -> SequenceData:
+    """A synthetic task whose class lies in a series' level, not its shape.
+
+    Each series is ``n_steps`` steps of standard normal noise; its class is the sign
+    of its mean. A linear model of the values reads it; shape features that ignore
+    the level (MiniRocket's kernels sum to zero) barely can.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Series per split.
+    n_steps : int
+        Steps per series.
+    seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    data : SequenceData
+        Univariate series, labels "positive" and "negative".
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_train + n_test, n_steps, 1)).astype(np.float32)
+    y = np.where(X.mean(axis=(1, 2)) > 0, "positive", "negative")
+    return SequenceData(
+        name=SYNTHETIC_LEVEL,
+        task="binary",
+        X_train=X[:n_train],
+        X_test=X[n_train:],
+        y_train=y[:n_train],
+        y_test=y[n_train:],
+    )
+
+
 def load_dataset(suite: ModuleType, name: str) -> SequenceData:
     """Load one sequence dataset, both splits padded to a common length.
 
@@ -230,6 +279,8 @@ def load_dataset(suite: ModuleType, name: str) -> SequenceData:
     data : SequenceData
         The official split.
     """
+    if name == SYNTHETIC_LEVEL:
+        return noisy_mean_sign()
     raw = suite.load(name)
     n_steps = max(raw["X_train"].shape[1], raw["X_test"].shape[1])
     return SequenceData(
@@ -326,13 +377,44 @@ def make_minirocket(seed: int) -> BaseEstimator:
     )
 
 
+def aeon_classifier(cls: type) -> Callable[[int], BaseEstimator]:
+    """A factory of aeon's classifier ``cls`` at its defaults (MultiRocket-Hydra,
+    QUANT), fed aeon's layout.
+
+    Parameters
+    ----------
+    cls : type
+        An aeon classifier taking ``random_state``.
+
+    Returns
+    -------
+    make : callable
+        ``make(seed)`` returns an unfitted Pipeline that takes NaN-padded
+        ``(n_series, n_steps, n_channels)`` arrays.
+    """
+
+    def make(seed: int) -> BaseEstimator:
+        return make_pipeline(
+            FunctionTransformer(channels_first_zero_padded), cls(random_state=seed)
+        )
+
+    return make
+
+
 def warm_up_minirocket() -> None:
-    """Compile MiniRocket's numba kernels (univariate and multivariate) untimed."""
-    print("compiling MiniRocket's numba kernels ...", file=sys.stderr)
+    """Compile the numba kernels of aeon's models (univariate and multivariate)
+    untimed."""
+    print("compiling aeon's numba kernels ...", file=sys.stderr)
     rng = np.random.default_rng(0)
     for n_channels in (1, 2):
-        X = rng.standard_normal((4, 16, n_channels), dtype=np.float32)
-        make_minirocket(0).fit(X, np.array([0, 1, 0, 1])).predict(X)
+        X = rng.standard_normal((8, 16, n_channels), dtype=np.float32)
+        y = np.array([0, 1] * 4)
+        for make in (
+            make_minirocket,
+            aeon_classifier(MultiRocketHydraClassifier),
+            aeon_classifier(QUANTClassifier),
+        ):
+            make(0).fit(X, y).predict(X)
 
 
 def model_specs() -> list[ModelSpec]:
@@ -341,12 +423,20 @@ def model_specs() -> list[ModelSpec]:
     Returns
     -------
     specs : list of ModelSpec
-        skattn, ridge_cv, 1nn and minirocket.
+        skattn at its defaults (linear patch tokens) and with random-kernel
+        tokens, ridge_cv, 1nn, minirocket, multirocket_hydra and quant.
     """
     return [
         ModelSpec(
             "AttentionMLPClassifier",
             lambda seed: AttentionMLPClassifier(random_state=seed),
+            stochastic=True,
+        ),
+        ModelSpec(
+            "skattn_random_kernels",
+            lambda seed: AttentionMLPClassifier(
+                sequence_tokenizer="random_kernels", random_state=seed
+            ),
             stochastic=True,
         ),
         ModelSpec(
@@ -365,6 +455,18 @@ def model_specs() -> list[ModelSpec]:
         ),
         ModelSpec(
             "minirocket", make_minirocket, stochastic=True, unavailable=AEON_MISSING
+        ),
+        ModelSpec(
+            "multirocket_hydra",
+            aeon_classifier(MultiRocketHydraClassifier),
+            stochastic=True,
+            unavailable=AEON_MISSING,
+        ),
+        ModelSpec(
+            "quant",
+            aeon_classifier(QUANTClassifier),
+            stochastic=True,
+            unavailable=AEON_MISSING,
         ),
     ]
 
@@ -579,7 +681,7 @@ def main(argv: list[str] | None = None) -> None:
     if suite is None:
         print(f"{SHARED_BENCH} not found: no sequence suite to run, nothing done.")
         return
-    args = parse_args(suite.names("sequence"), argv)
+    args = parse_args([*suite.names("sequence"), SYNTHETIC_LEVEL], argv)
     start = time.perf_counter()
     if AEON_MISSING is None:
         warm_up_minirocket()

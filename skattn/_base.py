@@ -44,6 +44,8 @@ class BaseAttentionMLP(FitMixin):
         state = dict(state)
         if "_input" in state:  # fitted: a pickle of before ensembles has one network
             state.setdefault("n_members_", 1)
+        # A pickle of before random-kernel tokens made tokens of patches linearly.
+        state.setdefault("sequence_tokenizer", "linear")
         weights = state.pop("_network_weights", None)
         super().__setstate__(state)
         if weights is None:

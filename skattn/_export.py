@@ -354,6 +354,8 @@ def _estimator_from_state(
     if "n_members" in cls._get_param_names():
         state.setdefault("n_members", 1)
     state.setdefault("n_members_", 1)
+    # Files of before random-kernel tokens made tokens of patches linearly.
+    state.setdefault("sequence_tokenizer", "linear")
     missing = [
         attribute
         for attribute in (*cls._get_param_names(), *_FITTED_ATTRIBUTES)

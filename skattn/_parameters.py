@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from ._attention import ACTIVATIONS
 from ._embeddings import NUMERICAL_EMBEDDINGS
 from ._engine import user_callbacks
-from ._inputs import SINGLE_INPUTS, Input
+from ._inputs import SEQUENCE_TOKENIZERS, SINGLE_INPUTS, Input
 from ._members import MemberEnsemble
 from ._network import AttentionMLPNetwork
 from ._pretrained import copy_body_weights
@@ -66,6 +66,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "sequence_tokenizer": [StrOptions(set(SEQUENCE_TOKENIZERS))],
         "n_cross_blocks": [Interval(Integral, 1, None, closed="left")],
         "n_latent_tokens": [
             StrOptions({"auto"}),
@@ -109,6 +110,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         numerical_embedding: str = "piecewise_linear",
         input_type: str = "auto",
         patch_size: int | str = "auto",
+        sequence_tokenizer: str = "linear",
         n_cross_blocks: int = 1,
         n_latent_tokens: int | str | None = "auto",
         device: str | torch.device = "auto",
@@ -143,6 +145,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         self.numerical_embedding = numerical_embedding
         self.input_type = input_type
         self.patch_size = patch_size
+        self.sequence_tokenizer = sequence_tokenizer
         self.n_cross_blocks = n_cross_blocks
         self.n_latent_tokens = n_latent_tokens
         self.device = device

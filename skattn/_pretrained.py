@@ -24,6 +24,7 @@ NETWORK_SHAPE_PARAMETERS = (
     "ffn_factor",
     "n_cross_blocks",
     "numerical_embedding",
+    "sequence_tokenizer",
 )
 # Layers a pretrained network's copy leaves out: they are the task's own head.
 HEAD_LAYERS = ("output.", "head_projection.")

@@ -146,14 +146,15 @@ def test_categories_that_are_numbers_are_fed_as_numbers(values):
     np.testing.assert_allclose(proba, clf.predict_proba(X_new), atol=1e-5)
 
 
-def test_sequences_of_different_lengths():
+@pytest.mark.parametrize("tokenizer", ["linear", "random_kernels"])
+def test_sequences_of_different_lengths(tokenizer):
     rng = np.random.default_rng(3)
     sequences = [rng.normal(size=(int(n), 2)) for n in rng.integers(8, 24, 60)]
     for s in sequences[::7]:
         s[2, 1] = np.nan  # a missing value inside a sequence
     y = np.array([s[:, 0].mean() > 0 for s in sequences])
-    clf = AttentionMLPClassifier(**SMALL).fit(sequences, y)
-    runtime = session(export_onnx(clf))
+    clf = AttentionMLPClassifier(**SMALL, sequence_tokenizer=tokenizer)
+    runtime = session(export_onnx(clf.fit(sequences, y)))
     (steps_input,) = runtime.get_inputs()
     assert steps_input.name == "sequences"
     assert steps_input.shape[1:] == [clf._input.max_length_, 2]

@@ -22,10 +22,11 @@ from typing import Any
 
 from .base import SingleInput
 from .pair import CONTEXT_PREFIX, PairInput, TwoInputs
-from .sequence import SequenceInput
+from .sequence import SEQUENCE_TOKENIZERS, SequenceInput
 from .table import TableInput
 
 __all__ = [
+    "SEQUENCE_TOKENIZERS",
     "SINGLE_INPUTS",
     "Input",
     "PairInput",

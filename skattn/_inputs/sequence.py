@@ -13,13 +13,36 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from .. import _state_checks as checks
-from .._tokenizers import InputTokens, SequenceTokenizer
+from .._tokenizers import (
+    KERNEL_LENGTH,
+    N_KERNELS,
+    InputTokens,
+    RandomKernelFeatures,
+    SequenceTokenizer,
+    kernel_responses,
+    minirocket_kernels,
+)
 from .base import HideMask, SingleInput
 
 _MAX_AUTO_TOKENS = 16  # see docs/design.md: as accurate as 64 on the suite, 2-3x faster
+# Random-kernel tokens share steps over a patch: over 2 steps that share is too coarse
+# (ItalyPowerDemand 0.949 at 2 steps, 0.959 at 3 or 4; docs/design.md).
+_MIN_AUTO_KERNEL_PATCH = 4
+# How a patch becomes a token (the sequence_tokenizer parameter).
+SEQUENCE_TOKENIZERS = ("linear", "random_kernels")
+# Random-kernel features: thresholds per kernel and dilation, and at most this many
+# dilations (MiniRocket's exponential spacing up to the longest training sequence);
+# 84 kernels x 8 dilations x 4 thresholds = 2,688 features per patch at most.
+_KERNEL_THRESHOLDS = 4
+_MAX_KERNEL_DILATIONS = 8
+_MAX_KERNEL_CHANNELS = 9  # MiniRocket's: a kernel sums at most 9 channels
+# The golden ratio's fractional part: quantile levels (j * phi + offset) mod 1 spread
+# evenly over [0, 1), MiniRocket's low-discrepancy sequence.
+_PHI = (math.sqrt(5.0) - 1.0) / 2.0
 # The most steps (and channels) a loaded model may declare: predict pads every batch
 # to the longest training sequence, so a file must not make that unbounded.
 _MAX_LOADED_STEPS = 1 << 20
@@ -166,32 +189,115 @@ def _channel_mean_and_scale(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(scale > 0, scale, 1.0)
 
 
+def random_kernel_state(
+    values: np.ndarray,
+    lengths: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    mean: np.ndarray | float = 0.0,
+    scale: np.ndarray | float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Choose the dilations, channels and thresholds of the random-kernel features,
+    as MiniRocket does (Dempster et al., 2021), from scaled training series.
+
+    Dilations are ``2**e`` for up to 8 exponents spread evenly from 0 to
+    ``log2((longest - 1) / 8)``, so that the widest kernel spans the longest
+    sequence. Each kernel of each dilation reads the sum of ``floor(2**u)``
+    channels, ``u`` uniform in ``[0, log2(min(C, 9) + 1))`` (MiniRocket's
+    multivariate rule; one channel for univariate series). Its thresholds are
+    quantiles of its responses to one random training series, at levels
+    ``(j * phi + offset) mod 1``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, T, C)
+        Series, NaN where missing or after a series' end.
+    lengths : ndarray of shape (n,)
+        Length of each series.
+    rng : numpy.random.Generator
+        Source of the random choices.
+    mean, scale : ndarray of shape (C,) or float, default=0.0 and 1.0
+        The channels' scaling, applied to the series drawn (so that the
+        thresholds are on the scale the network sees).
+
+    Returns
+    -------
+    dilations : ndarray of shape (n_dilations,), int64
+    channels : ndarray of shape (n_dilations, 84, C), bool
+    thresholds : ndarray of shape (n_dilations, 84, 4), float32
+    """
+    n_series, _, n_channels = values.shape
+    top = math.log2(max((int(lengths.max()) - 1) / (KERNEL_LENGTH - 1), 1.0))
+    exponents = np.linspace(0.0, top, _MAX_KERNEL_DILATIONS)
+    dilations = np.unique(np.floor(2.0**exponents).astype(np.int64))
+    channels = np.zeros((len(dilations), N_KERNELS, n_channels), dtype=bool)
+    most = math.log2(min(n_channels, _MAX_KERNEL_CHANNELS) + 1)
+    for d in range(len(dilations)):
+        for k in range(N_KERNELS):
+            count = min(n_channels, int(2.0 ** rng.uniform(0.0, most)))
+            channels[d, k, rng.choice(n_channels, size=count, replace=False)] = True
+    kernels = torch.as_tensor(minirocket_kernels())  # (K, 9)
+    thresholds = np.zeros((len(dilations), N_KERNELS, _KERNEL_THRESHOLDS), np.float32)
+    for d, dilation in enumerate(dilations):
+        series = rng.integers(n_series, size=N_KERNELS)  # one per kernel
+        chosen = np.nan_to_num((values[series] - mean) / scale, nan=0.0)  # (K, T, C)
+        x = torch.as_tensor(chosen.transpose(0, 2, 1), dtype=torch.float32)
+        x = x.reshape(1, N_KERNELS * n_channels, -1)  # (1, K * C, T)
+        weight = (
+            torch.as_tensor(channels[d], dtype=torch.float32)[..., None]
+            * kernels[:, None, :]
+        )  # (K, C, 9)
+        with torch.no_grad():  # kernel k on series k: one group each
+            grouped = kernel_responses(x, weight, int(dilation), groups=N_KERNELS)
+        responses = grouped[0].numpy()  # (K, T)
+        offsets = rng.random(N_KERNELS)
+        for k in range(N_KERNELS):
+            levels = (np.arange(1, _KERNEL_THRESHOLDS + 1) * _PHI + offsets[k]) % 1.0
+            observed = responses[k, : lengths[series[k]]]
+            thresholds[d, k] = np.quantile(observed, levels)
+    return dilations, channels, thresholds
+
+
 class SequenceInput(SingleInput):
-    """Learn per-channel scaling and the patch size for a set of sequences.
+    """Learn per-channel scaling, the patch size and (for random-kernel tokens) the
+    kernels' dilations, channels and thresholds for a set of sequences.
 
     Parameters
     ----------
     patch_size : int or "auto"
-        Steps per token. "auto" keeps the longest training sequence within 16 tokens.
+        Steps per token. "auto" keeps the longest training sequence within 16 tokens
+        (and, with random kernels, patches of at least 4 steps).
     steps_are_columns : bool
         Read a 2-D array as univariate sequences, one column per step.
+    sequence_tokenizer : {"random_kernels", "linear"}, default="linear"
+        What a token is made of: the patch's values projected, plus (with
+        "random_kernels") its :class:`~skattn._tokenizers.RandomKernelFeatures`.
+    random_state : int, default=0
+        Seed of the kernels' random choices.
     name, prefix : str
         See :class:`~skattn._inputs.base.SingleInput`.
     """
 
     kind = "sequence"
+    # What an input unpickled or loaded from before random kernels holds.
+    sequence_tokenizer = "linear"
+    random_state = 0
 
     def __init__(
         self,
         *,
         patch_size: int | str,
         steps_are_columns: bool,
+        sequence_tokenizer: str = "linear",
+        random_state: int = 0,
         name: str = "X",
         prefix: str = "",
     ) -> None:
         super().__init__(name=name, prefix=prefix)
         self.patch_size = patch_size
         self.steps_are_columns = steps_are_columns
+        self.sequence_tokenizer = sequence_tokenizer
+        self.random_state = random_state
 
     @classmethod
     def recognises(cls, X: Any) -> bool:
@@ -216,6 +322,8 @@ class SequenceInput(SingleInput):
         return cls(
             patch_size=params["patch_size"],
             steps_are_columns=params["input_type"] == "sequence",
+            sequence_tokenizer=params["sequence_tokenizer"],
+            random_state=seed,
             name=name,
             prefix=prefix,
         )
@@ -235,9 +343,23 @@ class SequenceInput(SingleInput):
             values.reshape(-1, self.n_channels_)
         )
         if self.patch_size == "auto":
-            self.patch_size_ = max(1, math.ceil(self.max_length_ / _MAX_AUTO_TOKENS))
+            smallest = 1
+            if self.sequence_tokenizer == "random_kernels":
+                smallest = _MIN_AUTO_KERNEL_PATCH
+            self.patch_size_ = max(
+                smallest, math.ceil(self.max_length_ / _MAX_AUTO_TOKENS)
+            )
         else:
             self.patch_size_ = int(self.patch_size)
+        if self.sequence_tokenizer == "random_kernels":
+            rng = np.random.default_rng(self.random_state)
+            (
+                self.kernel_dilations_,
+                self.kernel_channels_,
+                self.kernel_thresholds_,
+            ) = random_kernel_state(
+                values, lengths, rng, mean=self.mean_, scale=self.scale_
+            )
         return self
 
     def check_state(self) -> None:
@@ -248,6 +370,42 @@ class SequenceInput(SingleInput):
         checks.integer(self, "patch_size_", 1, _MAX_LOADED_STEPS)
         checks.array(self, "mean_", kinds="f", length=n_channels)
         checks.array(self, "scale_", kinds="f", length=n_channels, positive=True)
+        if "sequence_tokenizer" in vars(self):  # else from before random kernels
+            checks.choice(self, "sequence_tokenizer", SEQUENCE_TOKENIZERS)
+        if self.sequence_tokenizer == "random_kernels":
+            self._check_kernel_state(n_channels)
+
+    def _check_kernel_state(self, n_channels: int) -> None:
+        dilations = checks.array(self, "kernel_dilations_", kinds="i")
+        # fit spreads them from 1 until a kernel spans the longest sequence; a wider
+        # one would only pad every series with zeros (a crafted file's memory bomb).
+        widest = max(1, (self.max_length_ - 1) // (KERNEL_LENGTH - 1))
+        if (
+            not 1 <= len(dilations) <= _MAX_KERNEL_DILATIONS
+            or not ((dilations >= 1) & (dilations <= widest)).all()
+            or not (np.diff(dilations.astype(np.int64)) > 0).all()
+        ):
+            raise checks.state_error(
+                self, "kernel_dilations_", f"are not 1 to {_MAX_KERNEL_DILATIONS} "
+                f"increasing dilations in [1, {widest}]"
+            )  # fmt: skip
+        shape = (len(dilations), N_KERNELS)
+        channels = self._check_shape("kernel_channels_", "b", (*shape, n_channels))
+        read = channels.sum(axis=-1)
+        if not ((read >= 1) & (read <= _MAX_KERNEL_CHANNELS)).all():
+            raise checks.state_error(
+                self, "kernel_channels_", "give a kernel no channel or more than "
+                f"{_MAX_KERNEL_CHANNELS}"
+            )  # fmt: skip
+        self._check_shape("kernel_thresholds_", "f", (*shape, _KERNEL_THRESHOLDS))
+
+    def _check_shape(self, name: str, kinds: str, shape: tuple[int, ...]) -> np.ndarray:
+        value = checks.array(self, name, kinds=kinds, ndim=len(shape))
+        if value.shape != shape:
+            raise checks.state_error(
+                self, name, f"has shape {value.shape}, not {shape}"
+            )
+        return value
 
     def transform(self, X: Sequences) -> dict[str, np.ndarray]:
         values, lengths = X
@@ -285,8 +443,18 @@ class SequenceInput(SingleInput):
         return [f"steps {i * p}-{i * p + p - 1}" for i in range(n_tokens)]
 
     def tokenizer(self, d_token: int) -> InputTokens:
+        kernels = None
+        if self.sequence_tokenizer == "random_kernels":
+            kernels = RandomKernelFeatures(
+                dilations=self.kernel_dilations_.tolist(),
+                channels=self.kernel_channels_,
+                thresholds=self.kernel_thresholds_,
+            )
         tokenizer = SequenceTokenizer(
-            n_channels=self.n_channels_, patch_size=self.patch_size_, d_token=d_token
+            n_channels=self.n_channels_,
+            patch_size=self.patch_size_,
+            d_token=d_token,
+            kernels=kernels,
         )
         return InputTokens(tokenizer, self.keys)
 

@@ -1,0 +1,292 @@
+"""Random-kernel sequence tokens (``sequence_tokenizer="random_kernels"``):
+MiniRocket's kernels, the features per patch, what fit chooses, and models of
+before them."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import skattn._tokenizers as tokenizers
+from skattn import AttentionFeatureExtractor, AttentionMLPClassifier, TwoInputs
+from skattn._inputs.sequence import random_kernel_state
+from skattn._tokenizers import (
+    RandomKernelFeatures,
+    SequenceTokenizer,
+    minirocket_kernels,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FAST = dict(d_token=16, n_heads=2, n_blocks=1, learning_rate=3e-3, random_state=0)
+KERNELS = dict(FAST, sequence_tokenizer="random_kernels")
+
+
+def bump_or_spike(n: int = 160, n_steps: int = 60, seed: int = 0):
+    """Univariate series holding, at a random place, either a wide smooth bump (1)
+    or two narrow spikes (0) of the same height, under noise: the classes differ
+    in shape only, never in position or peak."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    steps = np.arange(n_steps)
+    X = 0.2 * rng.normal(size=(n, n_steps))
+    for i in range(n):
+        centre = rng.integers(10, n_steps - 10)
+        if y[i] == 1:
+            X[i] += np.exp(-0.5 * ((steps - centre) / 4.0) ** 2)
+        else:
+            X[i, [centre - 3, centre + 3]] += 1.0
+    return X[:, :, None], y
+
+
+def direct_features(x, observed, weight, thresholds, dilation, patch_size):
+    """The features of one series and one dilation, step by step in NumPy.
+
+    x (T, C); observed (T,) bool; weight (K, C, 9); thresholds (K, Q). Returns
+    (P, K * Q): for each patch, the share of its observed steps where the
+    kernel's response (zero-padded series) is above each threshold."""
+    n_steps = len(x)
+    padded = np.pad(x, ((4 * dilation, 4 * dilation), (0, 0)))
+    n_kernels, _, _ = weight.shape
+    response = np.zeros((n_kernels, n_steps))
+    for t in range(n_steps):
+        window = padded[t : t + 8 * dilation + 1 : dilation]  # (9, C)
+        response[:, t] = np.einsum("kcj,jc->k", weight, window)
+    above = response[:, None, :] > thresholds[:, :, None]  # (K, Q, T)
+    n_patches = n_steps // patch_size
+    out = np.zeros((n_patches, thresholds.size))
+    for p in range(n_patches):
+        steps = slice(p * patch_size, (p + 1) * patch_size)
+        count = max(observed[steps].sum(), 1)
+        out[p] = (above[:, :, steps] & observed[steps]).sum(-1).ravel() / count
+    return out
+
+
+def test_minirocket_kernels_are_the_84_shapes_that_sum_to_zero():
+    kernels = minirocket_kernels()
+    assert kernels.shape == (84, 9) and kernels.dtype == np.float32
+    assert set(np.unique(kernels)) == {-1.0, 2.0}
+    assert (np.count_nonzero(kernels == 2.0, axis=1) == 3).all()
+    np.testing.assert_array_equal(kernels.sum(axis=1), 0.0)
+    assert len({k.tobytes() for k in kernels}) == 84
+
+
+def test_features_are_the_share_of_steps_above_each_threshold_per_patch():
+    rng = np.random.default_rng(0)
+    n_channels, n_steps, patch_size = 2, 24, 6
+    dilations = [1, 2]
+    channels = rng.random((2, 84, n_channels)) < 0.6
+    channels[..., 0] |= ~channels.any(-1)  # every kernel reads a channel
+    thresholds = rng.normal(size=(2, 84, 3)).astype(np.float32)
+    features = RandomKernelFeatures(
+        dilations=dilations, channels=channels, thresholds=thresholds
+    )
+    x = rng.normal(size=(3, n_steps, n_channels)).astype(np.float32)
+    lengths = np.array([24, 17, 5])
+    x[np.arange(n_steps)[None, :] >= lengths[:, None]] = 0.0  # zero after the end
+    observed = np.arange(n_steps)[None, :] < lengths[:, None]
+    got = features(torch.from_numpy(x), torch.from_numpy(observed), patch_size)
+    assert got.shape == (3, n_steps // patch_size, 2 * 84 * 3)
+    weight = channels[..., None] * minirocket_kernels()[:, None, :]
+    for row in range(3):
+        expected = np.concatenate(
+            [
+                direct_features(
+                    x[row], observed[row], weight[d], thresholds[d], dilation,
+                    patch_size,
+                )
+                for d, dilation in enumerate(dilations)
+            ],
+            axis=1,
+        )  # fmt: skip
+        np.testing.assert_allclose(got[row].numpy(), expected, atol=1e-6)
+    # Patches wholly after a sequence's end are zeros (their tokens are padding).
+    assert (got[2, 1:] == 0).all()
+
+
+def test_long_batches_are_computed_in_chunks_with_the_same_result(monkeypatch):
+    rng = np.random.default_rng(1)
+    state = random_kernel_state(
+        rng.normal(size=(10, 40, 1)), np.full(10, 40), np.random.default_rng(0)
+    )
+    features = RandomKernelFeatures(
+        dilations=state[0].tolist(), channels=state[1], thresholds=state[2]
+    )
+    lengths = torch.tensor([40, 33, 8, 40, 17, 1, 25])
+    observed = torch.arange(40)[None, :] < lengths[:, None]  # (7, 40)
+    x = torch.randn(7, 40, 1) * observed[..., None]
+    whole = features(x, observed, 8)
+    monkeypatch.setattr(tokenizers, "_KERNEL_CHUNK_ELEMENTS", 1)  # one row a time
+    torch.testing.assert_close(features(x, observed, 8), whole, rtol=0, atol=0)
+    empty = features(x[:0], observed[:0], 8)  # a data-parallel share may be empty
+    assert empty.shape == (0, 5, features.n_features)
+
+
+def test_patches_of_more_than_255_steps_are_counted_in_full():
+    rng = np.random.default_rng(2)
+    thresholds = rng.normal(size=(1, 84, 4)).astype(np.float32) - 3.0  # most above
+    features = RandomKernelFeatures(
+        dilations=[1], channels=np.ones((1, 84, 1), bool), thresholds=thresholds
+    )
+    x = rng.normal(size=(1, 600, 1)).astype(np.float32)
+    observed = np.ones((1, 600), bool)
+    got = features(torch.from_numpy(x), torch.from_numpy(observed), 300)[0].numpy()
+    weight = minirocket_kernels()[:, None, :]
+    expected = direct_features(x[0], observed[0], weight, thresholds[0], 1, 300)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert got.max() > 255 / 300  # a uint8 count would have wrapped
+
+
+def test_fit_chooses_dilations_channels_and_thresholds_as_minirocket_does():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(30, 150, 12))
+    lengths = rng.integers(20, 151, size=30)
+    values[np.arange(150)[None, :] >= lengths[:, None]] = np.nan
+    dilations, channels, thresholds = random_kernel_state(
+        values, lengths, np.random.default_rng(3)
+    )
+    # Exponential spacing from 1 until the kernel (9 steps) spans the longest.
+    assert dilations[0] == 1 and 1 < len(dilations) <= 8
+    assert np.all(np.diff(dilations) > 0) and 8 * dilations[-1] <= lengths.max() - 1
+    # Each kernel reads 1 to 9 channels (MiniRocket's multivariate rule).
+    counts = channels.sum(-1)
+    assert channels.shape == (len(dilations), 84, 12)
+    assert counts.min() == 1 and counts.max() <= 9
+    # Thresholds are quantiles of training responses: spread, finite, distinct.
+    assert thresholds.shape == (len(dilations), 84, 4)
+    assert np.isfinite(thresholds).all() and (thresholds.std(-1) > 0).mean() > 0.9
+    again = random_kernel_state(values, lengths, np.random.default_rng(3))
+    for a, b in zip((dilations, channels, thresholds), again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    univariate = random_kernel_state(values[..., :1], lengths, np.random.default_rng(3))
+    assert univariate[1].all()  # a single channel is always the one read
+
+
+def test_random_kernels_learn_a_shape_at_any_position():
+    X, y = bump_or_spike()
+    clf = AttentionMLPClassifier(max_iter=40, **KERNELS).fit(X[:120], y[:120])
+    assert clf.module_.main.tokenizer.kernels is not None
+    assert clf.score(X[120:], y[120:]) >= 0.9
+    # Same seed, same kernels and model; a row's prediction is its own.
+    again = AttentionMLPClassifier(max_iter=40, **KERNELS).fit(X[:120], y[:120])
+    np.testing.assert_array_equal(
+        again._input.kernel_thresholds_, clf._input.kernel_thresholds_
+    )
+    proba = clf.predict_proba(X[120:])
+    np.testing.assert_array_equal(again.predict_proba(X[120:]), proba)
+    np.testing.assert_allclose(clf.predict_proba(X[125:126]), proba[5:6], atol=1e-6)
+    # A short series gets the same prediction alone as batched with longer ones.
+    series = [X[120, :35], X[121], X[122, :50]]
+    batched = clf.predict_proba(series)
+    np.testing.assert_allclose(clf.predict_proba(series[:1]), batched[:1], atol=1e-6)
+
+
+def test_linear_tokens_are_the_default_and_unknown_tokenizers_are_refused():
+    X, y = bump_or_spike(n=40)
+    clf = AttentionMLPClassifier(max_iter=2, **FAST)
+    assert clf.get_params()["sequence_tokenizer"] == "linear"
+    tokenizer = clf.fit(X, y).module_.main.tokenizer
+    assert isinstance(tokenizer, SequenceTokenizer) and tokenizer.kernels is None
+    assert not hasattr(clf._input, "kernel_thresholds_")
+    with pytest.raises(ValueError, match="'sequence_tokenizer' parameter"):
+        AttentionMLPClassifier(sequence_tokenizer="rocket").fit(X, y)
+
+
+def test_pretrained_models_keep_their_tokenizer():
+    X, y = bump_or_spike(n=40)
+    source = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
+    with pytest.raises(ValueError, match="sequence_tokenizer"):
+        AttentionMLPClassifier(max_iter=1, pretrained=source, **FAST).fit(X, y)
+
+
+def test_kernel_buffers_are_not_saved_with_the_weights(tmp_path):
+    pytest.importorskip("skops")
+    pytest.importorskip("safetensors")
+    from skattn import load_model, save_model
+
+    X, y = bump_or_spike(n=40)
+    clf = AttentionMLPClassifier(max_iter=2, **KERNELS).fit(X, y)
+    assert not any("kernels." in name for name in clf.module_.state_dict())
+    save_model(clf, tmp_path / "kernels.skattn")
+    loaded = load_model(tmp_path / "kernels.skattn")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    pickled = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(pickled.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("kernel_thresholds_", np.zeros((1, 84, 4), np.float32), "has shape"),
+        ("kernel_channels_", np.ones((2, 84, 3), bool), "has shape"),
+        ("kernel_channels_", np.zeros((6, 84, 1), bool), "give a kernel no channel"),
+        ("kernel_dilations_", np.arange(1, 20), "are not 1 to 8 increasing"),
+        ("kernel_dilations_", np.array([1, 1 << 19]), r"dilations in \[1, 7\]"),
+        ("kernel_dilations_", np.array([2, 1]), "increasing dilations"),
+        ("sequence_tokenizer", "rocket", "not one of"),
+    ],
+)
+def test_a_crafted_kernel_state_is_refused(attribute, value, message):
+    X, y = bump_or_spike(n=40)
+    clf = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
+    crafted = copy.deepcopy(clf)
+    setattr(crafted._input, attribute, value)
+    with pytest.raises(ValueError, match=message):
+        crafted._check_state()
+
+
+def test_a_pickle_of_before_random_kernels_loads_with_linear_tokens():
+    X, y = bump_or_spike(n=40)
+    clf = AttentionMLPClassifier(max_iter=2, **FAST).fit(X, y)
+    state = clf.__getstate__()
+    del state["sequence_tokenizer"]  # as skattn wrote it before
+    input_state = dict(vars(state["_input"]))
+    del input_state["sequence_tokenizer"], input_state["random_state"]
+    state["_input"] = copy.copy(state["_input"])
+    state["_input"].__dict__.clear()
+    state["_input"].__dict__.update(input_state)
+    old = AttentionMLPClassifier.__new__(AttentionMLPClassifier)
+    old.__setstate__(state)
+    old._check_state()
+    assert old.get_params()["sequence_tokenizer"] == "linear"
+    np.testing.assert_array_equal(old.predict_proba(X), clf.predict_proba(X))
+
+
+def test_kernels_serve_the_extractor_and_a_sequence_context():
+    X, y = bump_or_spike(n=60)
+    extractor = AttentionFeatureExtractor(n_components=4, max_iter=2, **KERNELS)
+    assert extractor.fit(X).transform(X).shape == (60, 4)
+    assert extractor.module_.main.tokenizer.kernels is not None
+    rng = np.random.default_rng(0)
+    pair = TwoInputs(rng.normal(size=(60, 3)), X)
+    clf = AttentionMLPClassifier(max_iter=2, **KERNELS).fit(pair, y)
+    assert clf.module_.context.tokenizer.kernels is not None
+    assert clf.predict(pair).shape == (60,)
+
+
+# torch's own compile machinery uses a deprecated torch.jit API internally.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")
+def test_compiled_training_counts_as_eager_training_does():
+    X, y = bump_or_spike(n=40)
+    # No dropout: compiled code draws its random numbers from another generator.
+    params = dict(max_iter=2, batch_size=20, ffn_dropout=0.0, **KERNELS)
+    eager = AttentionMLPClassifier(**params).fit(X, y)
+    compiled = AttentionMLPClassifier(compile=True, **params).fit(X, y)
+    np.testing.assert_allclose(
+        compiled.predict_proba(X), eager.predict_proba(X), atol=1e-3
+    )
+
+
+@pytest.mark.gpu
+def test_kernels_on_cuda_match_the_cpu():
+    X, y = bump_or_spike(n=60)
+    params = dict(max_iter=3, ffn_dropout=0.0, precision="float32", **KERNELS)
+    cpu = AttentionMLPClassifier(device="cpu", **params).fit(X, y)
+    gpu = AttentionMLPClassifier(device="cuda", **params).fit(X, y)
+    features = gpu.module_.main.tokenizer.kernels
+    assert features.weight.device.type == "cuda"
+    np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-3)
