@@ -2,9 +2,10 @@
 
 Trains :class:`skattn.AttentionMLPClassifier` on the sequence datasets of the shared
 benchmark suite (``../shared/bench/datasets.py``, UCR/UEA archive, official
-train/test splits, nothing downloaded), at its defaults (linear patch tokens) and
-with ``sequence_tokenizer="random_kernels"``, and compares it with baselines fitted
-in the same run:
+train/test splits, nothing downloaded), at its defaults (``sequence_tokenizer="auto"``,
+which chooses linear or random-kernel patch tokens in each fit; the table's note says
+which it chose, per seed) and with each of ``sequence_tokenizer="linear"`` and
+``"random_kernels"``, and compares it with baselines fitted in the same run:
 
 - ``ridge_cv``: ``RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))`` on the flattened
   series;
@@ -54,7 +55,7 @@ deviation over the seeds, ``ddof=0``) and the mean wall-clock seconds of ``fit``
 torch, scikit-learn, skattn (and aeon), the date, the CPU count and torch's thread
 count are written as JSON.
 
-Run from the repository root (about 8 minutes on 2 CPU cores, most of it skattn)::
+Run from the repository root (about 12 minutes on 2 CPU cores, most of it skattn)::
 
     python benchmarks/sequence_benchmark.py
     python benchmarks/sequence_benchmark.py --datasets GunPoint --seeds 1
@@ -188,6 +189,8 @@ class Result:
     fit_seconds, predict_seconds : float or None
         Mean wall-clock seconds of ``fit`` on the training series and of ``predict``
         on the test series.
+    tokens : list of str
+        For skattn, the tokens each seed's fit made (``sequence_tokenizer_``).
     error : str or None
         Why there are no scores: "not installed (...)" or "error: ...".
     """
@@ -204,6 +207,7 @@ class Result:
     accuracy_std: float | None = None
     fit_seconds: float | None = None
     predict_seconds: float | None = None
+    tokens: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -423,13 +427,21 @@ def model_specs() -> list[ModelSpec]:
     Returns
     -------
     specs : list of ModelSpec
-        skattn at its defaults (linear patch tokens) and with random-kernel
-        tokens, ridge_cv, 1nn, minirocket, multirocket_hydra and quant.
+        skattn at its defaults (tokens chosen per fit), with linear and with
+        random-kernel tokens, ridge_cv, 1nn, minirocket, multirocket_hydra and
+        quant.
     """
     return [
         ModelSpec(
             "AttentionMLPClassifier",
             lambda seed: AttentionMLPClassifier(random_state=seed),
+            stochastic=True,
+        ),
+        ModelSpec(
+            "skattn_linear",
+            lambda seed: AttentionMLPClassifier(
+                sequence_tokenizer="linear", random_state=seed
+            ),
             stochastic=True,
         ),
         ModelSpec(
@@ -523,12 +535,16 @@ def evaluate(spec: ModelSpec, data: SequenceData, n_seeds: int) -> Result:
     runs = []
     for seed in range(n_seeds if spec.stochastic else 1):
         print(f"fitting {spec.name} (seed {seed}) on {data.name} ...", file=sys.stderr)
+        model = spec.make(seed)
         try:
-            runs.append(fit_and_score(spec.make(seed), data))
+            runs.append(fit_and_score(model, data))
         except Exception as exc:  # report and go on with the other models
             result.error = f"error: {type(exc).__name__}: {exc}"
             return result
         result.seeds.append(seed)
+        tokens = getattr(model, "sequence_tokenizer_", None)
+        if tokens is not None:
+            result.tokens.append(tokens)
     accuracies, fit_seconds, predict_seconds = (
         list(column) for column in zip(*runs, strict=True)
     )
@@ -572,13 +588,15 @@ def table_row(result: Result) -> tuple[str, ...]:
     -------
     cells : tuple of str
         Dataset, model, seeds, accuracy, fit and predict seconds, and a note (the
-        error, shortened).
+        error, shortened; or the tokens that skattn's fits made, with their count).
     """
     if result.error is not None:
         note = result.error.splitlines()[0]
         if len(note) > MAX_NOTE_LENGTH:
             note = note[: MAX_NOTE_LENGTH - 3] + "..."
         return (result.dataset, result.model, "-", "-", "-", "-", note)
+    kinds = sorted(set(result.tokens))
+    note = ", ".join(f"{kind} x{result.tokens.count(kind)}" for kind in kinds)
     return (
         result.dataset,
         result.model,
@@ -586,7 +604,7 @@ def table_row(result: Result) -> tuple[str, ...]:
         f"{result.accuracy_mean:.4f} ± {result.accuracy_std:.4f}",
         f"{result.fit_seconds:.2f}",
         f"{result.predict_seconds:.3f}",
-        "",
+        note,
     )
 
 

@@ -132,7 +132,7 @@ class AttentionMLPClassifier(ClassifierMixin, BaseAttentionMLP):
         numerical_embedding: str = "piecewise_linear",
         input_type: str = "auto",
         patch_size: int | str = "auto",
-        sequence_tokenizer: str = "linear",
+        sequence_tokenizer: str = "auto",
         n_cross_blocks: int = 1,
         n_latent_tokens: Any = "auto",
         device: Any = "auto",

@@ -161,22 +161,36 @@ categorical_features : "auto", None or array-like, default="auto"
         within 16 tokens, in patches of at least 4 steps with
         ``sequence_tokenizer="random_kernels"``.
 
-    sequence_tokenizer : {"linear", "random_kernels"}, default="linear"
+    sequence_tokenizer : {"auto", "linear", "random_kernels"}, default="auto"
         What a patch of steps becomes as a token. "linear": a linear projection of
         the patch's values. "random_kernels": that, plus the patch's random-kernel
         features, layer-normalised and projected: for each of MiniRocket's 84 fixed
         kernels (Dempster et al., 2021), at up to 8 dilations spanning the longest
         training sequence, the proportion of the patch's steps where the kernel's
         response exceeds each of 4 thresholds fitted on training series. They
-        describe a patch's shape at several scales whatever its position and level:
-        on the shared UCR/UEA suite they lifted GunPoint from 0.84 to 0.99 accuracy
-        and came within 0.7 points of MiniRocket on all four data sets. They are not
-        the default because they can drown a signal that lies in a series' level
-        rather than its shape (the sign of a noisy series' mean: 0.76 against the
-        linear tokens' 0.92 in the sequence benchmark; ``docs/design.md``). The
-        kernels are fixed, not trained; their random choices come from
-        ``random_state``, and a fit computes their responses for every batch
-        (1.3-3.9 times the linear tokens' fit time on the suite).
+        describe a patch's shape at several scales whatever its position and level,
+        but can drown a signal that lies in a series' level rather than its shape
+        (the sign of a noisy series' mean). The kernels are fixed, not trained;
+        their random choices come from ``random_state``, and a fit computes their
+        responses for every batch (1.5-5.0 times the linear tokens' fit time on the
+        sequence benchmark).
+
+        "auto" chooses in ``fit`` from the training data, with a linear probe:
+        ridge models (penalty chosen by cross-validation, as MiniRocket's) on each
+        training series' kernel features over its whole length and on its raw
+        values, scored by 5-fold cross-validated accuracy (R2 for regression) on at
+        most 500 series (fewer when they are long: 65,536 steps in all, but at
+        least 32 series); the kernels are taken when they score higher by more
+        than 1.5 standard errors of the difference (paired over the series), else
+        the linear tokens. The probe
+        takes a fraction of a second and ignores ``sample_weight``; ``partial_fit``
+        chooses on its first chunk, and a fit without a target (the extractor's
+        masked pre-training) takes "linear". A "linear" choice gives exactly the
+        model of ``sequence_tokenizer="linear"``, a kernel choice that of
+        "random_kernels". On the sequence benchmark "auto" took the kernels on
+        GunPoint, BasicMotions and JapaneseVowels and the linear tokens on
+        ItalyPowerDemand and the level task (README, "Sequences").
+        :attr:`sequence_tokenizer_` says what was chosen.
 
     n_cross_blocks : int, default=1
         With :class:`TwoInputs`, the number of cross-attention blocks (each followed
@@ -290,6 +304,10 @@ n_features_in_ : int
     n_members_ : int
         Member networks of the model (the resolved ``n_members``; 1 for the
         feature extractor).
+
+    sequence_tokenizer_ : {"linear", "random_kernels"} or None
+        The tokens of the sequence input (the resolved ``sequence_tokenizer``);
+        None when no input is sequences.
 
     feature_importances_ : ndarray of shape (`n_features_in_`,)
         Attention-based importance of each column, summing to one: the CLS

@@ -20,6 +20,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 
 from ._autolog import autolog_callbacks, autologged_fit
@@ -28,7 +29,7 @@ from ._distributed import check_same_data
 from ._engine import TrainingResult, train_network
 from ._explanations import ExplanationsMixin
 from ._inference import n_rows
-from ._inputs import make_input
+from ._inputs import SequenceInput, make_input
 from ._members import MemberEnsemble, MemberOutputs
 from ._pretrained import body_parameters, pretrained_source
 from ._runtime import (
@@ -339,7 +340,20 @@ class FitMixin(ExplanationsMixin):
             self._resolve_latent_tokens() if source is None else source.n_latent_tokens_
         )
         self._target = self._make_target(y).fit(y, self, **target_options)
+        if source is None and not self._target.from_inputs:
+            self._input.choose_tokens(X, self._target.encode(y, self))
         return X
+
+    @property
+    def sequence_tokenizer_(self) -> str | None:
+        """The tokens of the sequence input: ``"linear"`` or ``"random_kernels"``
+        (the resolved ``sequence_tokenizer``), or None when no input is sequences
+        (with two sequence inputs, the main one's)."""
+        check_is_fitted(self)
+        for part in self._input.parts():
+            if isinstance(part, SequenceInput):
+                return part.tokens
+        return None
 
     def _resolve_latent_tokens(self) -> int | None:
         if self.n_latent_tokens != "auto":

@@ -69,6 +69,8 @@ def _check_same_shape(estimator: Any, source: Any) -> None:
         for name in NETWORK_SHAPE_PARAMETERS
         if getattr(estimator, name) != getattr(source, name)
     }
+    if estimator.sequence_tokenizer == "auto":  # takes the source's tokens
+        different.pop("sequence_tokenizer", None)
     if estimator.n_latent_tokens != "auto" and (
         estimator.n_latent_tokens != source.n_latent_tokens_
     ):

@@ -81,18 +81,23 @@ def array(
     kinds: str,
     ndim: int = 1,
     length: int | None = None,
+    shape: tuple[int, ...] | None = None,
     positive: bool = False,
 ) -> np.ndarray:
     """``owner.name``, an ndarray of dtype kind among ``kinds`` with ``ndim``
-    dimensions and, when given, ``length`` rows; finite when numeric, and above 0
-    when ``positive``."""
+    dimensions (those of ``shape`` when given) and, when given, ``length`` rows
+    or exactly ``shape``; finite when numeric, and above 0 when ``positive``."""
     value = attribute(owner, name, np.ndarray)
+    if shape is not None:
+        ndim = len(shape)
     if value.dtype.kind not in kinds or value.ndim != ndim:
         raise state_error(
             owner, name, f"is a {value.ndim}-D {value.dtype} array, not the expected"
         )
     if length is not None and len(value) != length:
         raise state_error(owner, name, f"has {len(value)} entries, not {length}")
+    if shape is not None and value.shape != shape:
+        raise state_error(owner, name, f"has shape {value.shape}, not {shape}")
     if value.dtype.kind in "fc" and not np.isfinite(value).all():
         raise state_error(owner, name, "holds NaN or infinite values")
     if positive and not (value > 0).all():

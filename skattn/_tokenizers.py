@@ -171,6 +171,12 @@ def minirocket_kernels() -> np.ndarray:
     return kernels
 
 
+def kernel_weights(channels: np.ndarray) -> np.ndarray:
+    """Weights (..., K, C, 9) float32 of MiniRocket's kernels, each reading the sum
+    of its ``channels`` (..., K, C) bool: the kernel on those, zero elsewhere."""
+    return channels[..., None].astype(np.float32) * minirocket_kernels()[:, None, :]
+
+
 def kernel_responses(
     x: Tensor, weight: Tensor, dilation: int, groups: int = 1
 ) -> Tensor:
@@ -218,9 +224,7 @@ class RandomKernelFeatures(nn.Module):
     ) -> None:
         super().__init__()
         self.dilations = tuple(int(d) for d in dilations)
-        weight = (
-            channels[..., None].astype(np.float32) * minirocket_kernels()[:, None, :]
-        )  # (n_dilations, K, C, 9)
+        weight = kernel_weights(channels)  # (n_dilations, K, C, 9)
         self.register_buffer("weight", torch.as_tensor(weight), persistent=False)
         self.register_buffer(
             "thresholds",

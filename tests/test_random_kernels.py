@@ -1,6 +1,6 @@
 """Random-kernel sequence tokens (``sequence_tokenizer="random_kernels"``):
-MiniRocket's kernels, the features per patch, what fit chooses, and models of
-before them."""
+MiniRocket's kernels, the features per patch, what fit chooses, the probe of
+``sequence_tokenizer="auto"``, and models of before them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ import torch
 import skattn._tokenizers as tokenizers
 from skattn import AttentionFeatureExtractor, AttentionMLPClassifier, TwoInputs
 from skattn._inputs.sequence import random_kernel_state
+from skattn._inputs.tokenizer_choice import (
+    choose_tokenizer,
+    probe_scores,
+    whole_series_features,
+)
 from skattn._tokenizers import (
     RandomKernelFeatures,
     SequenceTokenizer,
@@ -24,12 +29,17 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 FAST = dict(d_token=16, n_heads=2, n_blocks=1, learning_rate=3e-3, random_state=0)
 KERNELS = dict(FAST, sequence_tokenizer="random_kernels")
+LINEAR = dict(FAST, sequence_tokenizer="linear")
 
 
-def bump_or_spike(n: int = 160, n_steps: int = 60, seed: int = 0):
+def bump_or_spike(
+    n: int = 160, n_steps: int = 60, seed: int = 0, centred: bool = False
+):
     """Univariate series holding, at a random place, either a wide smooth bump (1)
     or two narrow spikes (0) of the same height, under noise: the classes differ
-    in shape only, never in position or peak."""
+    in shape only, never in position or peak. The bump's area is larger: a linear
+    model of the values reads the classes from their mean, unless ``centred``
+    subtracts each series' mean."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n)
     steps = np.arange(n_steps)
@@ -40,7 +50,20 @@ def bump_or_spike(n: int = 160, n_steps: int = 60, seed: int = 0):
             X[i] += np.exp(-0.5 * ((steps - centre) / 4.0) ** 2)
         else:
             X[i, [centre - 3, centre + 3]] += 1.0
+    if centred:
+        X -= X.mean(axis=1, keepdims=True)
     return X[:, :, None], y
+
+
+def centred_bump_or_spike(n: int = 160):
+    return bump_or_spike(n=n, centred=True)
+
+
+def noisy_mean_sign(n: int = 160, n_steps: int = 40, seed: int = 0):
+    """Standard normal series whose class is the sign of their mean: a level that
+    the zero-sum kernels cannot see."""
+    X = np.random.default_rng(seed).normal(size=(n, n_steps, 1))
+    return X, (X.mean(axis=(1, 2)) > 0).astype(int)
 
 
 def direct_features(x, observed, weight, thresholds, dilation, patch_size):
@@ -185,22 +208,125 @@ def test_random_kernels_learn_a_shape_at_any_position():
     np.testing.assert_allclose(clf.predict_proba(series[:1]), batched[:1], atol=1e-6)
 
 
-def test_linear_tokens_are_the_default_and_unknown_tokenizers_are_refused():
+def test_linear_tokens_have_no_kernels_and_unknown_tokenizers_are_refused():
     X, y = bump_or_spike(n=40)
-    clf = AttentionMLPClassifier(max_iter=2, **FAST)
-    assert clf.get_params()["sequence_tokenizer"] == "linear"
+    clf = AttentionMLPClassifier(max_iter=2, **LINEAR)
     tokenizer = clf.fit(X, y).module_.main.tokenizer
     assert isinstance(tokenizer, SequenceTokenizer) and tokenizer.kernels is None
     assert not hasattr(clf._input, "kernel_thresholds_")
+    assert clf.sequence_tokenizer_ == "linear"
     with pytest.raises(ValueError, match="'sequence_tokenizer' parameter"):
         AttentionMLPClassifier(sequence_tokenizer="rocket").fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("make_data", "chosen"),
+    [(centred_bump_or_spike, "random_kernels"), (noisy_mean_sign, "linear")],
+)
+def test_auto_takes_kernels_for_shapes_and_linear_tokens_for_levels(make_data, chosen):
+    X, y = make_data()
+    auto = AttentionMLPClassifier(max_iter=3, **FAST)
+    assert auto.get_params()["sequence_tokenizer"] == "auto"
+    auto.fit(X, y)
+    assert auto.sequence_tokenizer_ == chosen
+    assert (auto.module_.main.tokenizer.kernels is not None) == (
+        chosen == "random_kernels"
+    )
+    # The model is the one that the chosen tokenizer makes when asked for.
+    asked = AttentionMLPClassifier(max_iter=3, **dict(FAST, sequence_tokenizer=chosen))
+    np.testing.assert_array_equal(
+        auto.predict_proba(X), asked.fit(X, y).predict_proba(X)
+    )
+
+
+def test_the_probe_scores_kernels_and_raw_values_by_cross_validation():
+    def probe(X, y):
+        values = X.astype(np.float32)
+        lengths = np.full(len(X), X.shape[1])
+        state = random_kernel_state(values, lengths, np.random.default_rng(0))
+        kernels = RandomKernelFeatures(
+            dilations=state[0].tolist(), channels=state[1], thresholds=state[2]
+        )
+        return probe_scores(
+            values, lengths, y, kernels=kernels, mean=np.zeros(1), scale=np.ones(1),
+            seed=0,
+        )  # fmt: skip
+
+    X, y = centred_bump_or_spike()
+    shapes = probe(X, y)  # accuracy over 5 stratified folds
+    assert shapes["random_kernels"] > shapes["linear"] + 0.1
+    X, y = noisy_mean_sign()
+    levels = probe(X, y)
+    assert levels["linear"] > levels["random_kernels"] + 0.1
+    # A float target is scored by R2: a series' peak is a shape of sorts, its mean
+    # a level.
+    peaks = probe(X, X.max(axis=(1, 2)))
+    assert peaks["random_kernels"] > peaks["linear"] + 0.3
+    means = probe(X, X.mean(axis=(1, 2)))
+    assert means["linear"] > 0.99 > means["random_kernels"]
+    # A regressor's encoded target is a column: the same scores as a 1-D target.
+    column = probe(X, X.mean(axis=(1, 2))[:, None])
+    assert column == pytest.approx(means)
+    # Nothing to compare on: one class, a class of one row, three rows.
+    assert probe(X, np.zeros(len(y), int)) is None
+    assert probe(X, np.r_[1, np.zeros(len(y) - 1, int)]) is None
+    assert probe(X[:3], np.r_[0.0, 1.0, 2.0]) is None
+    # The kernels only when they win by more than the noise of the difference.
+    margin = shapes["random_kernels"] - shapes["linear"]
+    assert margin > 1.5 * shapes["standard_error"] > 0
+    assert choose_tokenizer(shapes) == "random_kernels"
+    assert choose_tokenizer(levels) == choose_tokenizer(None) == "linear"
+    within_noise = {"linear": 0.80, "random_kernels": 0.85, "standard_error": 0.04}
+    assert choose_tokenizer(within_noise) == "linear"
+    unscored = {"linear": np.nan, "random_kernels": 0.8, "standard_error": np.nan}
+    assert choose_tokenizer(unscored) == "linear"
+
+
+def test_the_probe_pools_long_series_in_blocks_with_the_whole_series_result():
+    # 600 steps: three blocks of 200, counted in bytes, weighted by their steps.
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(5, 600, 2)).astype(np.float32)
+    lengths = np.array([600, 599, 401, 200, 9])
+    steps = np.arange(600)
+    values[steps[None, :] >= lengths[:, None]] = 0.0
+    state = random_kernel_state(values, lengths, rng)
+    kernels = RandomKernelFeatures(
+        dilations=state[0].tolist(), channels=state[1], thresholds=state[2]
+    )
+    observed = torch.as_tensor(steps[None, :] < lengths[:, None])
+    whole = kernels(torch.as_tensor(values), observed, 600)[:, 0]  # int32 counts
+    np.testing.assert_allclose(
+        whole_series_features(kernels, values, lengths), whole.numpy(), atol=1e-6
+    )
+
+
+def test_auto_takes_linear_tokens_without_a_target_and_per_input():
+    X, y = centred_bump_or_spike(n=60)
+    # Masked pre-training has no target to probe with: linear tokens.
+    extractor = AttentionFeatureExtractor(n_components=4, max_iter=1, **FAST).fit(X)
+    assert extractor.sequence_tokenizer_ == "linear"
+    supervised = AttentionFeatureExtractor(
+        n_components=4, objective="classification", max_iter=1, **FAST
+    )
+    assert supervised.fit(X, y).sequence_tokenizer_ == "random_kernels"
+    # Each sequence input of TwoInputs chooses for itself; a table has no tokens
+    # to choose.
+    level, _ = noisy_mean_sign(n=60)
+    pair = AttentionMLPClassifier(max_iter=1, **FAST).fit(TwoInputs(X, level), y)
+    main, context = pair._input.parts()
+    assert (main.tokens, context.tokens) == ("random_kernels", "linear")
+    table = AttentionMLPClassifier(max_iter=1, **FAST).fit(X[:, :, 0], y)
+    assert table.sequence_tokenizer_ is None
 
 
 def test_pretrained_models_keep_their_tokenizer():
     X, y = bump_or_spike(n=40)
     source = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
     with pytest.raises(ValueError, match="sequence_tokenizer"):
-        AttentionMLPClassifier(max_iter=1, pretrained=source, **FAST).fit(X, y)
+        AttentionMLPClassifier(max_iter=1, pretrained=source, **LINEAR).fit(X, y)
+    # "auto" takes the source's tokens, chosen or asked for.
+    tuned = AttentionMLPClassifier(max_iter=1, pretrained=source, **FAST).fit(X, y)
+    assert tuned.sequence_tokenizer_ == "random_kernels"
 
 
 def test_kernel_buffers_are_not_saved_with_the_weights(tmp_path):
@@ -228,6 +354,8 @@ def test_kernel_buffers_are_not_saved_with_the_weights(tmp_path):
         ("kernel_dilations_", np.array([1, 1 << 19]), r"dilations in \[1, 7\]"),
         ("kernel_dilations_", np.array([2, 1]), "increasing dilations"),
         ("sequence_tokenizer", "rocket", "not one of"),
+        ("sequence_tokenizer_", "auto", "not one of"),
+        ("sequence_tokenizer", "linear", "but sequence_tokenizer is 'linear'"),
     ],
 )
 def test_a_crafted_kernel_state_is_refused(attribute, value, message):
@@ -239,13 +367,23 @@ def test_a_crafted_kernel_state_is_refused(attribute, value, message):
         crafted._check_state()
 
 
+def test_a_state_of_auto_without_its_choice_is_refused():
+    X, y = bump_or_spike(n=40)
+    clf = AttentionMLPClassifier(max_iter=1, **FAST).fit(X, y)
+    crafted = copy.deepcopy(clf)
+    del crafted._input.sequence_tokenizer_
+    with pytest.raises(ValueError, match="sequence_tokenizer_ is missing"):
+        crafted._check_state()
+
+
 def test_a_pickle_of_before_random_kernels_loads_with_linear_tokens():
     X, y = bump_or_spike(n=40)
-    clf = AttentionMLPClassifier(max_iter=2, **FAST).fit(X, y)
+    clf = AttentionMLPClassifier(max_iter=2, **LINEAR).fit(X, y)
     state = clf.__getstate__()
     del state["sequence_tokenizer"]  # as skattn wrote it before
     input_state = dict(vars(state["_input"]))
     del input_state["sequence_tokenizer"], input_state["random_state"]
+    del input_state["sequence_tokenizer_"]
     state["_input"] = copy.copy(state["_input"])
     state["_input"].__dict__.clear()
     state["_input"].__dict__.update(input_state)

@@ -85,6 +85,12 @@ class SingleInput(ABC):
     def fit(self, X: Any) -> SingleInput:
         """Learn the encoding from checked training input."""
 
+    def choose_tokens(self, X: Any, y: np.ndarray) -> None:  # noqa: B027
+        """Settle choices of the encoding that depend on the target, after
+        :meth:`fit` (supervised fits only): ``X`` the checked training input, ``y``
+        the encoded target (:meth:`skattn._targets.Target.encode`). Nothing to
+        choose here; see :meth:`skattn._inputs.sequence.SequenceInput.choose_tokens`."""
+
     @abstractmethod
     def transform(self, X: Any) -> dict[str, np.ndarray]:
         """The network's arrays of checked input, keyed by :attr:`keys`."""

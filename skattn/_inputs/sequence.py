@@ -24,16 +24,19 @@ from .._tokenizers import (
     RandomKernelFeatures,
     SequenceTokenizer,
     kernel_responses,
-    minirocket_kernels,
+    kernel_weights,
 )
 from .base import HideMask, SingleInput
+from .tokenizer_choice import choose_tokenizer, probe_scores
 
 _MAX_AUTO_TOKENS = 16  # see docs/design.md: as accurate as 64 on the suite, 2-3x faster
 # Random-kernel tokens share steps over a patch: over 2 steps that share is too coarse
 # (ItalyPowerDemand 0.949 at 2 steps, 0.959 at 3 or 4; docs/design.md).
 _MIN_AUTO_KERNEL_PATCH = 4
-# How a patch becomes a token (the sequence_tokenizer parameter).
-SEQUENCE_TOKENIZERS = ("linear", "random_kernels")
+# How a patch becomes a token (the sequence_tokenizer parameter), and the tokens that
+# "auto" chooses between in fit (the fitted sequence_tokenizer_).
+SEQUENCE_TOKENIZERS = ("auto", "linear", "random_kernels")
+_TOKENS = ("linear", "random_kernels")
 # Random-kernel features: thresholds per kernel and dilation, and at most this many
 # dilations (MiniRocket's exponential spacing up to the longest training sequence);
 # 84 kernels x 8 dilations x 4 thresholds = 2,688 features per patch at most.
@@ -236,17 +239,13 @@ def random_kernel_state(
         for k in range(N_KERNELS):
             count = min(n_channels, int(2.0 ** rng.uniform(0.0, most)))
             channels[d, k, rng.choice(n_channels, size=count, replace=False)] = True
-    kernels = torch.as_tensor(minirocket_kernels())  # (K, 9)
     thresholds = np.zeros((len(dilations), N_KERNELS, _KERNEL_THRESHOLDS), np.float32)
     for d, dilation in enumerate(dilations):
         series = rng.integers(n_series, size=N_KERNELS)  # one per kernel
         chosen = np.nan_to_num((values[series] - mean) / scale, nan=0.0)  # (K, T, C)
         x = torch.as_tensor(chosen.transpose(0, 2, 1), dtype=torch.float32)
         x = x.reshape(1, N_KERNELS * n_channels, -1)  # (1, K * C, T)
-        weight = (
-            torch.as_tensor(channels[d], dtype=torch.float32)[..., None]
-            * kernels[:, None, :]
-        )  # (K, C, 9)
+        weight = torch.as_tensor(kernel_weights(channels[d]))  # (K, C, 9)
         with torch.no_grad():  # kernel k on series k: one group each
             grouped = kernel_responses(x, weight, int(dilation), groups=N_KERNELS)
         responses = grouped[0].numpy()  # (K, T)
@@ -256,6 +255,14 @@ def random_kernel_state(
             observed = responses[k, : lengths[series[k]]]
             thresholds[d, k] = np.quantile(observed, levels)
     return dilations, channels, thresholds
+
+
+def _kernel_features(
+    dilations: np.ndarray, channels: np.ndarray, thresholds: np.ndarray
+) -> RandomKernelFeatures:
+    return RandomKernelFeatures(
+        dilations=dilations.tolist(), channels=channels, thresholds=thresholds
+    )
 
 
 class SequenceInput(SingleInput):
@@ -269,13 +276,21 @@ class SequenceInput(SingleInput):
         (and, with random kernels, patches of at least 4 steps).
     steps_are_columns : bool
         Read a 2-D array as univariate sequences, one column per step.
-    sequence_tokenizer : {"random_kernels", "linear"}, default="linear"
+    sequence_tokenizer : {"auto", "random_kernels", "linear"}, default="linear"
         What a token is made of: the patch's values projected, plus (with
         "random_kernels") its :class:`~skattn._tokenizers.RandomKernelFeatures`.
+        "auto": linear after :meth:`fit`; :meth:`choose_tokens` may then take
+        the kernels.
     random_state : int, default=0
-        Seed of the kernels' random choices.
+        Seed of the kernels' random choices and of the probe that chooses.
     name, prefix : str
         See :class:`~skattn._inputs.base.SingleInput`.
+
+    Attributes
+    ----------
+    sequence_tokenizer_ : {"linear", "random_kernels"}
+        The tokens made (inputs fitted before "auto" existed lack it: they made
+        ``sequence_tokenizer``'s).
     """
 
     kind = "sequence"
@@ -342,25 +357,71 @@ class SequenceInput(SingleInput):
         self.mean_, self.scale_ = _channel_mean_and_scale(
             values.reshape(-1, self.n_channels_)
         )
+        tokens = self.sequence_tokenizer
+        self._fit_tokens(X, "linear" if tokens == "auto" else tokens)
+        return self
+
+    def choose_tokens(self, X: Sequences, y: np.ndarray) -> None:
+        """With ``sequence_tokenizer="auto"``, take random-kernel tokens when a
+        ridge probe on their features beats one on the raw values
+        (:func:`~skattn._inputs.tokenizer_choice.probe_scores`); the kernels are
+        then those ``"random_kernels"`` would have drawn."""
+        if self.sequence_tokenizer != "auto":
+            return
+        values, lengths = X
+        state = random_kernel_state(
+            values,
+            lengths,
+            np.random.default_rng(self.random_state),
+            mean=self.mean_,
+            scale=self.scale_,
+        )
+        scores = probe_scores(
+            values,
+            lengths,
+            y,
+            kernels=_kernel_features(*state),
+            mean=self.mean_,
+            scale=self.scale_,
+            seed=self.random_state,
+        )
+        if choose_tokenizer(scores) == "random_kernels":
+            self._fit_tokens(X, "random_kernels", state)
+
+    def _fit_tokens(
+        self,
+        X: Sequences,
+        tokens: str,
+        kernel_state: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Set :attr:`sequence_tokenizer_`, the patch size and the kernels' state
+        (``kernel_state`` when given, else drawn from ``random_state``)."""
+        self.sequence_tokenizer_ = tokens
         if self.patch_size == "auto":
-            smallest = 1
-            if self.sequence_tokenizer == "random_kernels":
-                smallest = _MIN_AUTO_KERNEL_PATCH
+            smallest = _MIN_AUTO_KERNEL_PATCH if tokens == "random_kernels" else 1
             self.patch_size_ = max(
                 smallest, math.ceil(self.max_length_ / _MAX_AUTO_TOKENS)
             )
         else:
             self.patch_size_ = int(self.patch_size)
-        if self.sequence_tokenizer == "random_kernels":
-            rng = np.random.default_rng(self.random_state)
+        if tokens == "random_kernels":
+            if kernel_state is None:
+                values, lengths = X
+                rng = np.random.default_rng(self.random_state)
+                kernel_state = random_kernel_state(
+                    values, lengths, rng, mean=self.mean_, scale=self.scale_
+                )
             (
                 self.kernel_dilations_,
                 self.kernel_channels_,
                 self.kernel_thresholds_,
-            ) = random_kernel_state(
-                values, lengths, rng, mean=self.mean_, scale=self.scale_
-            )
-        return self
+            ) = kernel_state
+
+    @property
+    def tokens(self) -> str:
+        """The tokens made: :attr:`sequence_tokenizer_`, or for an input fitted
+        before "auto" existed, ``sequence_tokenizer``."""
+        return vars(self).get("sequence_tokenizer_", self.sequence_tokenizer)
 
     def check_state(self) -> None:
         super().check_state()
@@ -372,7 +433,16 @@ class SequenceInput(SingleInput):
         checks.array(self, "scale_", kinds="f", length=n_channels, positive=True)
         if "sequence_tokenizer" in vars(self):  # else from before random kernels
             checks.choice(self, "sequence_tokenizer", SEQUENCE_TOKENIZERS)
-        if self.sequence_tokenizer == "random_kernels":
+        if "sequence_tokenizer_" in vars(self):  # else from before "auto"
+            tokens = checks.choice(self, "sequence_tokenizer_", _TOKENS)
+            if self.sequence_tokenizer not in ("auto", tokens):
+                raise checks.state_error(
+                    self, "sequence_tokenizer_", f"is {tokens!r}, but "
+                    f"sequence_tokenizer is {self.sequence_tokenizer!r}"
+                )  # fmt: skip
+        elif self.sequence_tokenizer == "auto":
+            raise checks.state_error(self, "sequence_tokenizer_", "is missing")
+        if self.tokens == "random_kernels":
             self._check_kernel_state(n_channels)
 
     def _check_kernel_state(self, n_channels: int) -> None:
@@ -390,22 +460,18 @@ class SequenceInput(SingleInput):
                 f"increasing dilations in [1, {widest}]"
             )  # fmt: skip
         shape = (len(dilations), N_KERNELS)
-        channels = self._check_shape("kernel_channels_", "b", (*shape, n_channels))
+        channels = checks.array(
+            self, "kernel_channels_", kinds="b", shape=(*shape, n_channels)
+        )
         read = channels.sum(axis=-1)
         if not ((read >= 1) & (read <= _MAX_KERNEL_CHANNELS)).all():
             raise checks.state_error(
                 self, "kernel_channels_", "give a kernel no channel or more than "
                 f"{_MAX_KERNEL_CHANNELS}"
             )  # fmt: skip
-        self._check_shape("kernel_thresholds_", "f", (*shape, _KERNEL_THRESHOLDS))
-
-    def _check_shape(self, name: str, kinds: str, shape: tuple[int, ...]) -> np.ndarray:
-        value = checks.array(self, name, kinds=kinds, ndim=len(shape))
-        if value.shape != shape:
-            raise checks.state_error(
-                self, name, f"has shape {value.shape}, not {shape}"
-            )
-        return value
+        checks.array(
+            self, "kernel_thresholds_", kinds="f", shape=(*shape, _KERNEL_THRESHOLDS)
+        )
 
     def transform(self, X: Sequences) -> dict[str, np.ndarray]:
         values, lengths = X
@@ -444,11 +510,9 @@ class SequenceInput(SingleInput):
 
     def tokenizer(self, d_token: int) -> InputTokens:
         kernels = None
-        if self.sequence_tokenizer == "random_kernels":
-            kernels = RandomKernelFeatures(
-                dilations=self.kernel_dilations_.tolist(),
-                channels=self.kernel_channels_,
-                thresholds=self.kernel_thresholds_,
+        if self.tokens == "random_kernels":
+            kernels = _kernel_features(
+                self.kernel_dilations_, self.kernel_channels_, self.kernel_thresholds_
             )
         tokenizer = SequenceTokenizer(
             n_channels=self.n_channels_,
