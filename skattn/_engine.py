@@ -74,34 +74,52 @@ class WeightedLoss(nn.Module):
         return weighted.sum() if summed else weighted.mean()
 
 
-class ValidationScore(Callback):
-    """Record ``valid_score`` each epoch from the validation outputs skorch computed
-    anyway (no second pass over the validation data). An ensemble's outputs are
-    scored out of fold: each row by the member that held it out."""
-
-    def __init__(self, score: Callable[[np.ndarray, np.ndarray], float]) -> None:
-        self.score = score
+class ValidationOutputs(Callback):
+    """Collect an epoch's validation outputs, which skorch computed anyway (no
+    second pass over the validation data): after the epoch, :meth:`epoch_outputs`
+    gives the outputs (N, O) float32, targets, weights (N,) and folds (N,) or None.
+    An ensemble's outputs are taken out of fold: each row's by the member that
+    held it out."""
 
     def on_epoch_begin(self, net: NeuralNet, **kwargs: object) -> None:
-        self.outputs_: list[Tensor] = []
-        self.targets_: list[Tensor] = []
+        self.batches_: list[tuple[Tensor, Tensor, Tensor, Tensor | None]] = []
 
     def on_batch_end(
         self, net: NeuralNet, batch: Batch, training: bool, **kwargs: object
     ) -> None:
-        if not training:
-            y_pred = kwargs["y_pred"]
-            assert isinstance(y_pred, Tensor)
-            inputs = batch[0]
-            if FOLD_KEY in inputs:  # (M, B, O), from the members
-                y_pred = out_of_fold_outputs(y_pred, inputs[FOLD_KEY])
-            self.outputs_.append(y_pred.detach())
-            self.targets_.append(batch[1])
+        if training:
+            return
+        inputs, y = batch
+        y_pred = kwargs["y_pred"]
+        assert isinstance(y_pred, Tensor)
+        fold = inputs.get(FOLD_KEY)
+        outputs = y_pred.detach()
+        if fold is not None:  # (M, B, O), from the members
+            outputs = out_of_fold_outputs(outputs, fold)
+        weight = inputs.get(WEIGHT_KEY, torch.ones(len(y), device=y.device))
+        self.batches_.append((outputs.float(), y, weight, fold))
+
+    def epoch_outputs(self) -> tuple[Tensor, Tensor, Tensor, Tensor | None] | None:
+        """The epoch's validation outputs, targets, weights and folds; None
+        without validation batches."""
+        if not self.batches_:
+            return None
+        outputs, y, weight, folds = zip(*self.batches_, strict=True)
+        fold = None if folds[0] is None else torch.cat(folds)
+        return torch.cat(outputs), torch.cat(y), torch.cat(weight), fold
+
+
+class ValidationScore(ValidationOutputs):
+    """Record ``valid_score`` each epoch from the validation outputs (out of fold
+    for an ensemble)."""
+
+    def __init__(self, score: Callable[[np.ndarray, np.ndarray], float]) -> None:
+        self.score = score
 
     def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
-        if self.outputs_:
-            outputs = torch.cat(self.outputs_).float().cpu().numpy()
-            targets = torch.cat(self.targets_).cpu().numpy()
+        collected = self.epoch_outputs()
+        if collected is not None:
+            outputs, targets = collected[0].cpu().numpy(), collected[1].cpu().numpy()
             net.history.record("valid_score", self.score(outputs, targets))
 
 
@@ -200,7 +218,7 @@ class StopWhenStalled(Callback):
             net.module_.load_state_dict(self.best_state_)
 
 
-class BestMemberWeights(Callback):
+class BestMemberWeights(ValidationOutputs):
     """Each cross-fitted member keeps the weights of its own best epoch.
 
     After every epoch, each member's loss on the fold it holds out (its share of
@@ -230,27 +248,12 @@ class BestMemberWeights(Callback):
         self.targets_: Tensor | None = None
         return self
 
-    def on_epoch_begin(self, net: NeuralNet, **kwargs: object) -> None:
-        self.batches_: list[tuple[Tensor, Tensor, Tensor, Tensor]] = []
-
-    def on_batch_end(
-        self, net: NeuralNet, batch: Batch, training: bool, **kwargs: object
-    ) -> None:
-        if training:
-            return
-        inputs, y = batch
-        y_pred = kwargs["y_pred"]
-        assert isinstance(y_pred, Tensor)
-        fold = inputs[FOLD_KEY]
-        outputs = out_of_fold_outputs(y_pred.detach(), fold).float()  # (B, O)
-        self.batches_.append((outputs, y, inputs[WEIGHT_KEY], fold))
-
     def on_epoch_end(self, net: NeuralNet, **kwargs: object) -> None:
-        if not self.batches_:
+        collected = self.epoch_outputs()
+        if collected is None:
             return
-        outputs, y, weight, fold = (
-            torch.cat(part) for part in zip(*self.batches_, strict=True)
-        )
+        outputs, y, weight, fold = collected
+        assert fold is not None  # cross-fitted validation rows carry their folds
         n_members = len(self.members)
         with torch.no_grad():
             losses = self.per_sample_loss(outputs, y) * weight  # (N,)
