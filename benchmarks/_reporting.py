@@ -125,8 +125,10 @@ def environment(**versions: str | None) -> dict[str, Any]:
     -------
     info : dict
         The UTC date and time; Python, torch, scikit-learn, skattn and numpy
-        versions, then ``versions``; the platform, the CPU count, torch's thread
-        count and the OpenMP wait policy.
+        versions, then ``versions``; the platform, the CPU's model and the
+        instruction set torch's kernels use (the same code and seed can train a
+        different model on another CPU: float sums are split differently), the
+        CPU count, torch's thread count and the OpenMP wait policy.
     """
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -137,10 +139,23 @@ def environment(**versions: str | None) -> dict[str, Any]:
         "numpy": np.__version__,
         **versions,
         "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_count": os.cpu_count(),
         "torch_num_threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def write_json(report: dict[str, Any], path: Path, *, ensure_ascii: bool) -> None:

@@ -140,7 +140,8 @@ def measure_members(name: str, network: str, n_members: int) -> dict:
     number of steps, each with ``n_members`` times the rows."""
     torch.set_num_threads(1)
     X, y, estimator = data(name)
-    batch_size = estimator()._batch_size(len(X))  # what batch_size="auto" picks
+    # What batch_size="auto" picks for one network.
+    batch_size = estimator()._batch_size(len(X), cross_fitted=False)
     X, y = np.tile(X, (n_members, 1)), np.tile(y, n_members)
     start = time.perf_counter()
     estimator(

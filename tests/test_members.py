@@ -9,6 +9,7 @@ import pytest
 import torch
 from scipy.special import softmax
 from sklearn.datasets import load_breast_cancer, make_regression
+from skorch.callbacks import Callback
 from test_network import as_inputs, make_inputs, make_network
 
 from skattn import (
@@ -349,6 +350,43 @@ def test_auto_trains_five_members_below_3000_rows_and_one_from_there():
     # Too few rows for five folds of two: one network, even with early stopping.
     tiny = AttentionMLPClassifier(early_stopping=True, **quick).fit(X[:9], y[:9])
     assert tiny.n_members_ == 1
+
+
+class TrainingBatchRows(Callback):
+    """Records the rows of every training batch."""
+
+    def initialize(self) -> TrainingBatchRows:
+        self.rows: list[int] = []
+        return self
+
+    def on_batch_end(self, net, batch, training, **kwargs) -> None:
+        if training:
+            self.rows.append(len(batch[1]))
+
+
+def test_auto_batches_cross_fitted_members_by_128_rows(cancer):
+    X, y = cancer  # 300 rows
+    one_epoch = {**SMALL, "max_iter": 1}
+    members = TrainingBatchRows()
+    AttentionMLPClassifier(n_members=2, callbacks=[members], **one_epoch).fit(X, y)
+    assert members.rows == [128, 128, 44]
+    # One network keeps about ten steps an epoch (270 rows after its hold-out
+    # when early stopping is on; all 300 here).
+    one = TrainingBatchRows()
+    AttentionMLPClassifier(callbacks=[one], **one_epoch).fit(X, y)
+    assert one.rows == [30] * 10
+    # Members without cross-fitting keep the one-network rule.
+    plain = TrainingBatchRows()
+    AttentionMLPClassifier(
+        n_members=2, early_stopping=False, callbacks=[plain], **one_epoch
+    ).fit(X, y)
+    assert plain.rows == [30] * 10
+    # A batch_size given is a batch_size kept.
+    given = TrainingBatchRows()
+    AttentionMLPClassifier(
+        n_members=2, batch_size=100, callbacks=[given], **one_epoch
+    ).fit(X, y)
+    assert given.rows == [100] * 3
 
 
 def test_a_model_file_cannot_ask_for_millions_of_members(ensemble_classifier):
