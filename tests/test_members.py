@@ -381,6 +381,13 @@ def test_auto_batches_cross_fitted_members_by_128_rows(cancer):
         n_members=2, early_stopping=False, callbacks=[plain], **one_epoch
     ).fit(X, y)
     assert plain.rows == [30] * 10
+    # From 3,000 rows (where members were not measured) the one-network rule.
+    X_large = np.tile(X, (10, 1))
+    large = TrainingBatchRows()
+    AttentionMLPClassifier(n_members=2, callbacks=[large], **one_epoch).fit(
+        X_large, np.tile(y, 10)
+    )
+    assert large.rows == [256] * 11 + [184]
     # A batch_size given is a batch_size kept.
     given = TrainingBatchRows()
     AttentionMLPClassifier(
