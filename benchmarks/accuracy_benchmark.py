@@ -102,6 +102,7 @@ from sklearn.preprocessing import (
     OrdinalEncoder,
     QuantileTransformer,
 )
+from skorch.callbacks import GradientNormClipping
 from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
 
@@ -145,10 +146,17 @@ def make_model(
     skattn_members: int = 1,
 ) -> Any:
     """The unfitted model ``name`` for ``task``, seeded with ``seed``; skattn as a
-    soft vote of ``skattn_members`` networks when that is above 1."""
+    soft vote of ``skattn_members`` networks when that is above 1. In
+    ``skattn_params``, ``"max_grad_norm": x`` (an experiment, not a parameter)
+    clips the gradients' norm to ``x`` with skorch's ``GradientNormClipping``."""
     classification = task != "regression"
     if name == "skattn":
         cls = AttentionMLPClassifier if classification else AttentionMLPRegressor
+        skattn_params = dict(skattn_params)
+        max_grad_norm = skattn_params.pop("max_grad_norm", None)
+        if max_grad_norm is not None:
+            clipping = GradientNormClipping(gradient_clip_value=max_grad_norm)
+            skattn_params["callbacks"] = [clipping]
         if skattn_members == 1:
             return cls(random_state=seed, **skattn_params)
         # An experiment for the small-data defaults (issue 15): members of their

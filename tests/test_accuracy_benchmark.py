@@ -112,6 +112,18 @@ def test_skattn_members_vote_and_each_is_seeded_apart(bench, task):
     assert bench.fit_details("skattn", model) == {"n_epochs": 2.0}
 
 
+def test_max_grad_norm_clips_skattn_gradients_through_a_callback(bench):
+    params = {"max_grad_norm": 1.0, "max_iter": 2}
+    model = bench.make_model("skattn", "binary", 0, 1, params)
+
+    (clipping,) = model.callbacks
+    assert clipping.gradient_clip_value == 1.0
+    assert model.max_iter == 2 and params == {"max_grad_norm": 1.0, "max_iter": 2}
+    data = made_up_suite_data("binary")
+    model.fit(data["X"].iloc[:90], data["y"][:90])
+    assert model.n_iter_ == 2
+
+
 def test_median_imputed_fills_numerical_gaps_and_leaves_categories(bench):
     from sklearn.base import BaseEstimator
 
