@@ -96,8 +96,7 @@ class ValidationOutputs(Callback):
         outputs = y_pred.detach()
         if fold is not None:  # (M, B, O), from the members
             outputs = out_of_fold_outputs(outputs, fold)
-        weight = inputs.get(WEIGHT_KEY, torch.ones(len(y), device=y.device))
-        self.batches_.append((outputs.float(), y, weight, fold))
+        self.batches_.append((outputs.float(), y, inputs[WEIGHT_KEY], fold))
 
     def epoch_outputs(self) -> tuple[Tensor, Tensor, Tensor, Tensor | None] | None:
         """The epoch's validation outputs, targets, weights and folds; None
