@@ -4,20 +4,28 @@ A batch is ``(inputs, y)``: a dict of the network's input tensors, which also ca
 the sample weights under :data:`WEIGHT_KEY` (for the loss, not the module), and the
 encoded targets. Slicing tensors built once on the training device replaces skorch's
 default DataLoader, which indexes and collates one row at a time.
+
+:func:`with_fixed_features` adds to a small training set what the network computes
+from its inputs alone (random-kernel counts of sequences), so that each epoch reads it
+instead of computing it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+from ._tokenizers import InputTokens
 
 Batch = tuple[dict[str, Tensor], Tensor]
 """``(inputs, y)``: input tensors by key (B, ...) with the weights (B,), targets
 (B, ...)."""
 WEIGHT_KEY = "sample_weight"  # rides in the batch dict to the loss, not to the module
 FOLD_KEY = "member_fold"  # the same, for ensembles: the member that holds a row out
+# Rows whose fixed features are computed at once (bounds the temporary tensors).
+_FIXED_FEATURE_ROWS = 1024
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -102,3 +110,52 @@ class TensorBatches:
             batch, y = self.dataset[rows[self.rank :: self.world_size]]
             batch[WEIGHT_KEY] = batch[WEIGHT_KEY] * (self.world_size / len(rows))
             yield batch, y
+
+
+def with_fixed_features(
+    module: nn.Module, datasets: Sequence[TensorDataset], max_bytes: int
+) -> list[TensorDataset]:
+    """``datasets`` with the fixed features of each of ``module``'s inputs added
+    under :attr:`~skattn._tokenizers.InputTokens.fixed_key`, computed once, when
+    those of all the datasets take at most ``max_bytes``; else ``datasets`` as they
+    are (and the network computes the features per batch).
+
+    The features depend on the inputs alone, so a batch that reads them gets what
+    the network would have computed: the same model, fitted faster. Only for
+    training that shows the network its inputs unchanged (masked pre-training hides
+    parts of them first). Inputs read by several networks (an ensemble's members)
+    under one key have the same fixed features (the input's fitted state): they are
+    computed once.
+    """
+    inputs = {
+        tokens.fixed_key: tokens
+        for tokens in module.modules()
+        if isinstance(tokens, InputTokens)
+    }
+    n_rows = sum(len(data) for data in datasets)
+    added: list[dict[str, Tensor]] = [{} for _ in datasets]
+    planned_bytes = 0
+    with torch.no_grad():
+        for key, tokens in inputs.items():
+            planned = False
+            for data, features in zip(datasets, added, strict=True):
+                chunks = []
+                for start in range(0, len(data), _FIXED_FEATURE_ROWS):
+                    rows = slice(start, start + _FIXED_FEATURE_ROWS)
+                    chunk = tokens.fixed_features(
+                        {name: data.inputs[name][rows] for name in tokens.keys}
+                    )  # (rows, ...), or None for a tokenizer without any
+                    if chunk is None:
+                        break
+                    if not planned:  # the first row tells the size of the whole
+                        planned = True
+                        planned_bytes += n_rows * chunk[0].nbytes
+                        if planned_bytes > max_bytes:
+                            return list(datasets)
+                    chunks.append(chunk)
+                if chunks:
+                    features[key] = torch.cat(chunks)
+    return [
+        TensorDataset({**data.inputs, **features}, data.y, data.weight, data.fold)
+        for data, features in zip(datasets, added, strict=True)
+    ]

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 
 from ._autolog import autolog_callbacks, autologged_fit
-from ._batches import TensorDataset
+from ._batches import TensorDataset, with_fixed_features
 from ._distributed import check_same_data
 from ._engine import TrainingResult, train_network
 from ._explanations import ExplanationsMixin
@@ -59,6 +59,11 @@ _MEMBERS_AUTO_MAX_SAMPLES = 3_000
 # batch_size="auto" for cross-fitted members below _MEMBERS_AUTO_MAX_SAMPLES rows, the
 # sizes where it was measured (one network, and larger data: about ten steps per epoch).
 _CROSS_FITTED_BATCH_SIZE = 128
+# A training set's fixed features (random-kernel counts of sequences) are computed once
+# per fit, not per epoch, when they take at most this much memory (one byte per count:
+# about 6,000 series of 16 patches at the most kernel features; docs/design.md,
+# "Kernel counts computed once per fit").
+_FIXED_FEATURES_MAX_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -274,6 +279,7 @@ class FitMixin(ExplanationsMixin):
                     self.module_ = self._new_module(source)
                 generator = training_generator(device, seed)
             self.module_.to(device)
+            train_data, valid_data = self._with_fixed_features(train_data, valid_data)
             if source is not None and plan.probe:
                 self._probe(train_data, valid_data, device, seed, generator)
             result = self._train(
@@ -442,6 +448,24 @@ class FitMixin(ExplanationsMixin):
         train = _dataset(arrays, y_encoded, weight, slice(0, n_train), device)
         valid = _dataset(arrays, y_encoded, weight, slice(n_train, None), device)
         return arrays, train, valid, np.arange(n_train, n_samples)
+
+    def _with_fixed_features(
+        self, train_data: TensorDataset, valid_data: TensorDataset | None
+    ) -> tuple[TensorDataset, TensorDataset | None]:
+        """The training and validation data with their fixed features, computed
+        once (:func:`~skattn._batches.with_fixed_features`), unless self-supervision
+        hides parts of the inputs before the network sees them."""
+        if self._target.from_inputs:
+            return train_data, valid_data
+        if valid_data is None or valid_data is train_data:  # (cross-fitted members)
+            (train_data,) = with_fixed_features(
+                self.module_, [train_data], _FIXED_FEATURES_MAX_BYTES
+            )
+            return train_data, None if valid_data is None else train_data
+        train_data, valid_data = with_fixed_features(
+            self.module_, [train_data, valid_data], _FIXED_FEATURES_MAX_BYTES
+        )
+        return train_data, valid_data
 
     def _validation_rows(
         self, y_encoded: np.ndarray, seed: int

@@ -236,10 +236,29 @@ class RandomKernelFeatures(nn.Module):
     def n_features(self) -> int:
         return int(self.thresholds.numel())
 
-    def forward(self, values: Tensor, observed: Tensor, patch_size: int) -> Tensor:
+    def forward(
+        self,
+        values: Tensor,
+        observed: Tensor,
+        patch_size: int,
+        counts: Tensor | None = None,
+    ) -> Tensor:
         """Features (B, P, n_features) from ``values`` (B, P * p, C), zero where
         missing or padded, and ``observed`` (B, P * p), True at the steps before a
-        sequence's end; each patch averages over its steps before the end."""
+        sequence's end; each patch averages over its steps before the end.
+        ``counts`` (B, P, n_features) are those of :meth:`counts`, when computed
+        before (a training set's, cached across epochs)."""
+        if counts is None:
+            counts = self.counts(values, observed, patch_size)
+        batch, n_steps = observed.shape
+        with torch.autocast(values.device.type, enabled=False):
+            steps = observed.float().reshape(batch, n_steps // patch_size, patch_size)
+            return counts.float() / steps.sum(-1).clamp_min(1.0)[..., None]
+
+    def counts(self, values: Tensor, observed: Tensor, patch_size: int) -> Tensor:
+        """Per patch, the steps before a sequence's end where each kernel's
+        response is above each threshold (B, P, n_features), in bytes for
+        patches of up to 255 steps; arguments as in :meth:`forward`."""
         batch, n_steps, _ = values.shape
         rows = batch
         if not torch.compiler.is_compiling():  # NOTE[PERF]: bounded memory, eagerly
@@ -248,10 +267,10 @@ class RandomKernelFeatures(nn.Module):
         with torch.no_grad(), torch.autocast(values.device.type, enabled=False):
             x = values.float().transpose(1, 2)  # (B, C, T)
             if batch <= rows:
-                return self._patch_features(x, observed, patch_size)
+                return self._patch_counts(x, observed, patch_size)
             return torch.cat(
                 [
-                    self._patch_features(
+                    self._patch_counts(
                         x[start : start + rows], observed[start : start + rows],
                         patch_size,
                     )
@@ -259,7 +278,7 @@ class RandomKernelFeatures(nn.Module):
                 ]
             )  # fmt: skip
 
-    def _patch_features(self, x: Tensor, observed: Tensor, patch_size: int) -> Tensor:
+    def _patch_counts(self, x: Tensor, observed: Tensor, patch_size: int) -> Tensor:
         batch, _, n_steps = x.shape
         n_patches = n_steps // patch_size
         # NOTE[PERF]: summing bytes into bytes is 2-4x faster than into floats on
@@ -282,9 +301,7 @@ class RandomKernelFeatures(nn.Module):
                 .reshape(batch, thresholds.numel(), n_patches, patch_size)
                 .sum(-1, dtype=count_dtype)
             )  # (B, K * Q, P)
-        steps = observed.float().reshape(batch, n_patches, patch_size).sum(-1)  # (B, P)
-        features = torch.cat(counts, dim=1).transpose(1, 2)  # (B, P, n_features)
-        return features.float() / steps.clamp_min(1.0)[..., None]
+        return torch.cat(counts, dim=1).transpose(1, 2)  # (B, P, n_features)
 
 
 class SequenceTokenizer(nn.Module):
@@ -330,15 +347,38 @@ class SequenceTokenizer(nn.Module):
             self.kernel_norm = nn.LayerNorm(kernels.n_features)
             self.kernel_projection = nn.Linear(kernels.n_features, d_token)
 
-    def forward(self, x_seq: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Tokens (B, P, D) and padding mask (B, P) from ``x_seq`` (B, T, C), NaN
-        for missing or padding, and ``lengths`` (B,) int64."""
-        batch, n_steps, n_channels = x_seq.shape
+    def _patched(self, x_seq: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Values (B, P * p, C), zero where missing or padded, their missing mask
+        (B, P * p, C) and the steps before each sequence's end (B, P * p), from
+        ``x_seq`` (B, T, C) padded with NaN to whole patches."""
+        n_steps = x_seq.shape[1]
         n_patches = -(-n_steps // self.patch_size)
         extra = n_patches * self.patch_size - n_steps
         x_seq = F.pad(x_seq, (0, 0, 0, extra), value=float("nan"))  # (B, P*p, C)
         missing = torch.isnan(x_seq)
         values = torch.where(missing, torch.zeros_like(x_seq), x_seq)
+        steps = torch.arange(n_patches * self.patch_size, device=x_seq.device)
+        observed = steps[None, :] < lengths[:, None]  # (B, P * p)
+        return values, missing, observed
+
+    def fixed_features(self, x_seq: Tensor, lengths: Tensor) -> Tensor | None:
+        """What :meth:`forward` computes from the inputs alone, without weights:
+        the random-kernel counts (B, P, Fk), or None without kernels. Training
+        computes them once for a small training set, not at every epoch."""
+        if self.kernels is None:
+            return None
+        values, _, observed = self._patched(x_seq, lengths)
+        return self.kernels.counts(values, observed, self.patch_size)
+
+    def forward(
+        self, x_seq: Tensor, lengths: Tensor, fixed: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Tokens (B, P, D) and padding mask (B, P) from ``x_seq`` (B, T, C), NaN
+        for missing or padding, and ``lengths`` (B,) int64; ``fixed`` is what
+        :meth:`fixed_features` returns for them, when computed before."""
+        batch, n_steps, n_channels = x_seq.shape
+        n_patches = -(-n_steps // self.patch_size)
+        values, missing, observed = self._patched(x_seq, lengths)
         # The last size is explicit so that an empty batch (a process's share of
         # a small batch in data-parallel training) reshapes too.
         width = self.patch_size * n_channels
@@ -351,9 +391,9 @@ class SequenceTokenizer(nn.Module):
         )  # (B, P, 2 * p * C)
         tokens = self.projection(patches)  # (B, P, D)
         if self.kernels is not None:
-            steps = torch.arange(n_patches * self.patch_size, device=x_seq.device)
-            observed = steps[None, :] < lengths[:, None]  # (B, P * p)
-            features = self.kernels(values, observed, self.patch_size)  # (B, P, Fk)
+            features = self.kernels(
+                values, observed, self.patch_size, counts=fixed
+            )  # (B, P, Fk)
             tokens = tokens + self.kernel_projection(self.kernel_norm(features))
         tokens = tokens + sinusoidal_positions(
             n_patches, tokens.shape[-1], x_seq.device
@@ -365,13 +405,35 @@ class SequenceTokenizer(nn.Module):
 
 class InputTokens(nn.Module):
     """One input of the network: a tokenizer and the names of the tensors it reads
-    from the batch dict. Returns tokens (B, F, D) and a padding mask (B, F) or None."""
+    from the batch dict. Returns tokens (B, F, D) and a padding mask (B, F) or None.
+
+    A tokenizer with a ``fixed_features`` method (part of its output that depends on
+    the inputs alone) also reads them from the batch under :attr:`fixed_key` when
+    they are there: training puts a small training set's there once (see
+    :func:`skattn._batches.with_fixed_features`); elsewhere they are computed.
+    """
 
     def __init__(self, tokenizer: nn.Module, keys: Sequence[str]) -> None:
         super().__init__()
         self.tokenizer = tokenizer
         self.keys = tuple(keys)
 
+    @property
+    def fixed_key(self) -> str:
+        """The batch key of this input's fixed features."""
+        return f"{self.keys[0]}.fixed_features"
+
+    def fixed_features(self, inputs: dict[str, Tensor]) -> Tensor | None:
+        """The tokenizer's fixed features of ``inputs``, or None when it has none."""
+        compute = getattr(self.tokenizer, "fixed_features", None)
+        return None if compute is None else compute(*(inputs[k] for k in self.keys))
+
     def forward(self, inputs: dict[str, Tensor]) -> tuple[Tensor, Tensor | None]:
-        out = self.tokenizer(*(inputs[key] for key in self.keys))
+        arguments = [inputs[key] for key in self.keys]
+        fixed = inputs.get(self.fixed_key)
+        out = (
+            self.tokenizer(*arguments)
+            if fixed is None
+            else self.tokenizer(*arguments, fixed=fixed)
+        )
         return out if isinstance(out, tuple) else (out, None)

@@ -10,15 +10,20 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
+import skattn._batches as batches
+import skattn._fitting as fitting
 import skattn._tokenizers as tokenizers
 from skattn import AttentionFeatureExtractor, AttentionMLPClassifier, TwoInputs
+from skattn._batches import TensorDataset, with_fixed_features
 from skattn._inputs.sequence import random_kernel_state
 from skattn._inputs.tokenizer_choice import (
     choose_tokenizer,
     probe_scores,
     whole_series_features,
 )
+from skattn._members import member_networks
 from skattn._tokenizers import (
     RandomKernelFeatures,
     SequenceTokenizer,
@@ -404,6 +409,81 @@ def test_kernels_serve_the_extractor_and_a_sequence_context():
     clf = AttentionMLPClassifier(max_iter=2, **KERNELS).fit(pair, y)
     assert clf.module_.context.tokenizer.kernels is not None
     assert clf.predict(pair).shape == (60,)
+
+
+class BatchKeys(Callback):
+    """Records the keys of every training and validation batch."""
+
+    def initialize(self) -> BatchKeys:
+        self.training: set[str] = set()
+        self.validation: set[str] = set()
+        return self
+
+    def on_batch_begin(self, net, batch, training, **kwargs) -> None:
+        (self.training if training else self.validation).update(batch[0])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),  # every row trains, no validation
+        dict(early_stopping=True),  # training and validation rows
+        dict(n_members=2),  # cross-fitted members: one set of rows, counted once
+    ],
+    ids=["all-rows", "validation-split", "members"],
+)
+def test_a_small_training_set_is_counted_once_with_the_same_model(params, monkeypatch):
+    X, y = bump_or_spike(n=80)
+    params = dict(max_iter=3, **KERNELS, **params)
+    cached = BatchKeys()
+    model = AttentionMLPClassifier(callbacks=[cached], **params).fit(X, y)
+    key = member_networks(model.module_)[0].main.fixed_key
+    assert key in cached.training
+    if model.n_members_ > 1 or params.get("early_stopping"):
+        assert key in cached.validation
+    # Above the memory bound every batch computes its counts: the same model.
+    monkeypatch.setattr(fitting, "_FIXED_FEATURES_MAX_BYTES", 0)
+    per_batch = BatchKeys()
+    again = AttentionMLPClassifier(callbacks=[per_batch], **params).fit(X, y)
+    assert key not in per_batch.training | per_batch.validation
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_fixed_features_are_the_tokenizer_counts_in_any_chunks(monkeypatch):
+    X, y = bump_or_spike(n=30)
+    model = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
+    tokens = model.module_.main
+    arrays = model._input.transform(model._input.check(X, model))
+    inputs = {name: torch.from_numpy(array) for name, array in arrays.items()}
+    data = TensorDataset(inputs, torch.zeros(30), torch.ones(30))
+    monkeypatch.setattr(batches, "_FIXED_FEATURE_ROWS", 7)  # 5 chunks of rows
+    (cached,) = with_fixed_features(model.module_, [data], max_bytes=2**20)
+    counts = cached.inputs[tokens.fixed_key]
+    assert counts.dtype == torch.uint8  # one byte a count: patches of < 256 steps
+    torch.testing.assert_close(counts, tokens.fixed_features(inputs), rtol=0, atol=0)
+    n_bytes = counts.nbytes
+    (over,) = with_fixed_features(model.module_, [data], max_bytes=n_bytes - 1)
+    assert over is data  # over the bound: nothing added
+    linear = AttentionMLPClassifier(max_iter=1, **LINEAR).fit(X, y)
+    (plain,) = with_fixed_features(linear.module_, [data], max_bytes=2**20)
+    assert set(plain.inputs) == set(inputs)  # linear tokens have no fixed features
+
+
+def test_pre_training_and_a_sequence_context_see_what_they_should():
+    X, y = bump_or_spike(n=60)
+    # Masked pre-training hides patches before the kernels run: no counts computed
+    # from the whole series may reach it.
+    hidden = BatchKeys()
+    extractor = AttentionFeatureExtractor(
+        n_components=4, max_iter=1, callbacks=[hidden], **KERNELS
+    ).fit(X)
+    assert extractor.module_.main.fixed_key not in hidden.training
+    # A sequence read by cross-attention is counted once too, under its own key.
+    keys = BatchKeys()
+    pair = TwoInputs(np.random.default_rng(0).normal(size=(60, 3)), X)
+    clf = AttentionMLPClassifier(max_iter=1, callbacks=[keys], **KERNELS).fit(pair, y)
+    assert clf.module_.context.fixed_key in keys.training
+    assert clf.module_.main.fixed_key not in keys.training  # a table's: none
 
 
 # torch's own compile machinery uses a deprecated torch.jit API internally.
