@@ -187,7 +187,8 @@ categorical_features : "auto", None or array-like, default="auto"
         least 32 series); the kernels are taken when they score higher by more
         than 1.5 standard errors of the difference (paired over the series), else
         the linear tokens. The probe
-        takes a fraction of a second and ignores ``sample_weight``; ``partial_fit``
+        takes a fraction of a second; unequal training weights (``sample_weight``
+        times class weights) weight its fits and scores; ``partial_fit``
         chooses on its first chunk, and a fit without a target (the extractor's
         masked pre-training) takes "linear". A "linear" choice gives exactly the
         model of ``sequence_tokenizer="linear"``, a kernel choice that of

@@ -257,7 +257,9 @@ class FitMixin(ExplanationsMixin):
         try:
             if plan.start:
                 source = pretrained_source(self, X)
-                X = self._start(X, y, source, seeds[0], plan.target_options)
+                X = self._start(
+                    X, y, sample_weight, source, seeds[0], plan.target_options
+                )
             else:
                 source = None
                 self._check_same_members()
@@ -333,10 +335,17 @@ class FitMixin(ExplanationsMixin):
             )
 
     def _start(
-        self, X: Any, y: Any, source: Any, seed: int, target_options: dict[str, Any]
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        source: Any,
+        seed: int,
+        target_options: dict[str, Any],
     ) -> Any:
         """Learn the input encoding (or take the pretrained source's) and the
-        target from the first data; return the checked ``X``."""
+        target from the first data; return the checked ``X``. Choices that
+        depend on the target (the sequence tokens) see the training weights."""
         if source is None:
             input = make_input(X, self.get_params(deep=False), seed)
         else:  # the source's encoding, already fitted
@@ -350,7 +359,9 @@ class FitMixin(ExplanationsMixin):
         )
         self._target = self._make_target(y).fit(y, self, **target_options)
         if source is None and not self._target.from_inputs:
-            self._input.choose_tokens(X, self._target.encode(y, self))
+            y_encoded = self._target.encode(y, self)
+            weight = self._training_weights(sample_weight, y_encoded)
+            self._input.choose_tokens(X, y_encoded, weight)
         return X
 
     @property

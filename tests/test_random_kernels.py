@@ -14,6 +14,7 @@ from skorch.callbacks import Callback
 
 import skattn._batches as batches
 import skattn._fitting as fitting
+import skattn._inputs.tokenizer_choice as tokenizer_choice
 import skattn._tokenizers as tokenizers
 from skattn import AttentionFeatureExtractor, AttentionMLPClassifier, TwoInputs
 from skattn._batches import TensorDataset, with_fixed_features
@@ -285,6 +286,59 @@ def test_the_probe_scores_kernels_and_raw_values_by_cross_validation():
     assert choose_tokenizer(within_noise) == "linear"
     unscored = {"linear": np.nan, "random_kernels": 0.8, "standard_error": np.nan}
     assert choose_tokenizer(unscored) == "linear"
+
+
+def shapes_then_levels(n: int = 100):
+    """``n`` series of a shape task, then ``n`` of a level task (40 steps), under
+    one set of labels: the probe of all of them takes the kernels."""
+    X_shape, y_shape = bump_or_spike(n=n, n_steps=40, centred=True)
+    X_level, y_level = noisy_mean_sign(n=n, n_steps=40)
+    return np.concatenate([X_shape, X_level]), np.r_[y_shape, y_level]
+
+
+def test_training_weights_steer_the_probe_as_they_steer_the_loss():
+    X, y = shapes_then_levels()
+    on_shapes = np.r_[np.ones(100), np.zeros(100)]
+    params = dict(max_iter=1, **FAST)
+    assert AttentionMLPClassifier(**params).fit(X, y).sequence_tokenizer_ == (
+        "random_kernels"
+    )
+    # Rows of no weight count for neither ridge fit nor score: the level rows alone
+    # ask for the linear tokens, the shape rows alone for the kernels.
+    levels = AttentionMLPClassifier(**params).fit(X, y, sample_weight=1 - on_shapes)
+    assert levels.sequence_tokenizer_ == "linear"
+    shapes = AttentionMLPClassifier(**params).fit(X, y, sample_weight=on_shapes)
+    assert shapes.sequence_tokenizer_ == "random_kernels"
+
+
+def test_the_probe_of_equal_weights_is_the_unweighted_probe():
+    X, y = shapes_then_levels()
+    values = X.astype(np.float32)
+    lengths = np.full(len(X), X.shape[1])
+    state = random_kernel_state(values, lengths, np.random.default_rng(0))
+    kernels = RandomKernelFeatures(
+        dilations=state[0].tolist(), channels=state[1], thresholds=state[2]
+    )
+    common = dict(kernels=kernels, mean=np.zeros(1), scale=np.ones(1), seed=0)
+    unweighted = probe_scores(values, lengths, y, **common)
+    equal = probe_scores(values, lengths, y, weight=np.full(200, 3.0), **common)
+    assert equal == unweighted
+    # Zero weights: the probe of the other rows.
+    kept = np.arange(200) % 3 != 0
+    zeroed = probe_scores(values, lengths, y, weight=kept * 2.0, **common)
+    assert zeroed == probe_scores(values[kept], lengths[kept], y[kept], **common)
+    # Weights of 1 and 2: each series' share of the scores and of their standard
+    # error is weighted (the formula gives the unweighted one for equal weights).
+    weighted = probe_scores(values, lengths, y, weight=1.0 + kept, **common)
+    assert weighted != unweighted
+    gains = {"linear": np.r_[1.0, 0.0, 1.0, 1.0], "random_kernels": np.ones(4)}
+    equal_gains = tokenizer_choice._weighted_scores(gains, np.full(4, 0.5))
+    assert equal_gains["linear"] == pytest.approx(0.75)
+    assert equal_gains["standard_error"] == pytest.approx(
+        (gains["random_kernels"] - gains["linear"]).std(ddof=1) / 2
+    )
+    doubled = tokenizer_choice._weighted_scores(gains, np.r_[1.0, 2.0, 1.0, 1.0])
+    assert doubled["linear"] == pytest.approx(0.6)  # the miss counted twice
 
 
 def test_the_probe_pools_long_series_in_blocks_with_the_whole_series_result():

@@ -85,11 +85,14 @@ class SingleInput(ABC):
     def fit(self, X: Any) -> SingleInput:
         """Learn the encoding from checked training input."""
 
-    def choose_tokens(self, X: Any, y: np.ndarray) -> None:  # noqa: B027
+    def choose_tokens(  # noqa: B027
+        self, X: Any, y: np.ndarray, weight: np.ndarray | None = None
+    ) -> None:
         """Settle choices of the encoding that depend on the target, after
         :meth:`fit` (supervised fits only): ``X`` the checked training input, ``y``
-        the encoded target (:meth:`skattn._targets.Target.encode`). Nothing to
-        choose here; see :meth:`skattn._inputs.sequence.SequenceInput.choose_tokens`."""
+        the encoded target (:meth:`skattn._targets.Target.encode`), ``weight`` the
+        training weights. Nothing to choose here; see
+        :meth:`skattn._inputs.sequence.SequenceInput.choose_tokens`."""
 
     @abstractmethod
     def transform(self, X: Any) -> dict[str, np.ndarray]:

@@ -115,9 +115,11 @@ class PairInput:
         self.context.fit(X[1])
         return self
 
-    def choose_tokens(self, X: tuple[Any, Any], y: np.ndarray) -> None:
-        self.main.choose_tokens(X[0], y)
-        self.context.choose_tokens(X[1], y)
+    def choose_tokens(
+        self, X: tuple[Any, Any], y: np.ndarray, weight: np.ndarray | None = None
+    ) -> None:
+        self.main.choose_tokens(X[0], y, weight)
+        self.context.choose_tokens(X[1], y, weight)
 
     def check_state(self) -> None:
         """Raise a ValueError unless both parts hold a state that fit makes."""

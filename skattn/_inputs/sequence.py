@@ -361,11 +361,14 @@ class SequenceInput(SingleInput):
         self._fit_tokens(X, "linear" if tokens == "auto" else tokens)
         return self
 
-    def choose_tokens(self, X: Sequences, y: np.ndarray) -> None:
+    def choose_tokens(
+        self, X: Sequences, y: np.ndarray, weight: np.ndarray | None = None
+    ) -> None:
         """With ``sequence_tokenizer="auto"``, take random-kernel tokens when a
         ridge probe on their features beats one on the raw values
-        (:func:`~skattn._inputs.tokenizer_choice.probe_scores`); the kernels are
-        then those ``"random_kernels"`` would have drawn."""
+        (:func:`~skattn._inputs.tokenizer_choice.probe_scores`, weighted by the
+        training ``weight``); the kernels are then those ``"random_kernels"``
+        would have drawn."""
         if self.sequence_tokenizer != "auto":
             return
         values, lengths = X
@@ -384,6 +387,7 @@ class SequenceInput(SingleInput):
             mean=self.mean_,
             scale=self.scale_,
             seed=self.random_state,
+            weight=weight,
         )
         if choose_tokenizer(scores) == "random_kernels":
             self._fit_tokens(X, "random_kernels", state)

@@ -8,7 +8,9 @@ tokens"). A linear probe tells the two apart in a second: cross-validated ridge
 models on the series' whole-length kernel features and on their raw values, the
 pair MiniRocket's and the flattened ridge baseline of the sequence benchmark; the
 kernels are chosen when they score higher by more than 1.5 standard errors of the
-difference (paired over the series' out-of-fold predictions).
+difference (paired over the series' out-of-fold predictions). Unequal training
+weights (``sample_weight``, ``class_weight``) weight the ridge fits and the scores,
+as they weight the network's loss.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def probe_scores(
     mean: np.ndarray,
     scale: np.ndarray,
     seed: int,
+    weight: np.ndarray | None = None,
 ) -> dict[str, float] | None:
     """Cross-validated scores of ridge models on raw values and on kernel features.
 
@@ -68,6 +71,10 @@ def probe_scores(
     seed : int
         Seed of the subsample (at most 500 series, fewer when they are long: 2**16
         steps in all, but at least 32 series) and of the folds.
+    weight : ndarray of shape (n,), optional
+        Training weights (sample times class weights). Unless all equal, they
+        weight the ridge fits, each series' share of the scores and of the
+        standard error; equal weights (or None) give the unweighted probe.
 
     Returns
     -------
@@ -75,14 +82,22 @@ def probe_scores(
         Out-of-fold accuracy (or R2) over the probe's series, keyed ``"linear"``
         and ``"random_kernels"``, and ``"standard_error"``, that of their
         difference, paired over the series; None when the target leaves no two
-        folds to compare on (a class with one row, fewer than four rows).
+        folds to compare on (a class with one row, fewer than four rows, no two
+        series of positive weight).
     """
     rng = np.random.default_rng(seed)
+    if weight is not None and not np.all(weight == weight[0]):
+        # Rows of no weight count for neither fit nor score: the probe of the rest.
+        kept = weight > 0
+        values, lengths, y, weight = values[kept], lengths[kept], y[kept], weight[kept]
+    if weight is not None and np.all(weight == weight[0]):
+        weight = None
     longest = values.shape[1]
     most = min(_MAX_PROBE_SERIES, max(_MIN_PROBE_SERIES, _MAX_PROBE_STEPS // longest))
     if len(y) > most:
         rows = np.sort(rng.choice(len(y), most, replace=False))
         values, lengths, y = values[rows], lengths[rows], y[rows]
+        weight = None if weight is None else weight[rows]
     n_series, n_steps, _ = values.shape
     fold_seed = int(rng.integers(2**31))
     folds: KFold | StratifiedKFold
@@ -107,34 +122,66 @@ def probe_scores(
         "linear": values.reshape(n_series, -1),
         "random_kernels": whole_series_features(kernels, values, lengths),
     }
+    pipeline = make_pipeline(StandardScaler(), model)
+    params: dict[str, np.ndarray] = {}
+    if weight is not None:
+        params = {f"{pipeline.steps[-1][0]}__sample_weight": weight}
     # The probe's own warnings (an ill-conditioned ridge) are not the user's to act
     # on; a score that comes out NaN keeps the linear tokens.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipeline = make_pipeline(StandardScaler(), model)
         gains = {
-            name: _row_gains(cross_val_predict(pipeline, X, y, cv=folds), y)
+            name: _row_gains(
+                cross_val_predict(pipeline, X, y, cv=folds, params=params), y, weight
+            )
             for name, X in candidates.items()
         }
+    if weight is None:
+        difference = gains["random_kernels"] - gains["linear"]  # (n,)
+        return {
+            "linear": float(gains["linear"].mean()),
+            "random_kernels": float(gains["random_kernels"].mean()),
+            "standard_error": float(difference.std(ddof=1) / np.sqrt(n_series)),
+        }
+    return _weighted_scores(gains, weight)
+
+
+def _weighted_scores(
+    gains: dict[str, np.ndarray], weight: np.ndarray
+) -> dict[str, float]:
+    """The scores as weighted means of the rows' gains, and the standard error of
+    their weighted mean difference: sqrt(n / (n - 1) * sum(w^2 (d - mean)^2)) /
+    sum(w), which equal weights make the unweighted std(ddof=1) / sqrt(n)."""
+    n_series = len(weight)
+    total = weight.sum()
     difference = gains["random_kernels"] - gains["linear"]  # (n,)
+    mean_difference = (weight * difference).sum() / total
+    spread = (weight**2 * (difference - mean_difference) ** 2).sum()
     return {
-        "linear": float(gains["linear"].mean()),
-        "random_kernels": float(gains["random_kernels"].mean()),
-        "standard_error": float(difference.std(ddof=1) / np.sqrt(n_series)),
+        "linear": float((weight * gains["linear"]).sum() / total),
+        "random_kernels": float((weight * gains["random_kernels"]).sum() / total),
+        "standard_error": float(np.sqrt(n_series / (n_series - 1) * spread) / total),
     }
 
 
-def _row_gains(predicted: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row's share of the score, so that their mean is the score: 1 or 0 for
-    a right or wrong class (accuracy); for a float target, minus the row's squared
-    error over the mean squared deviation of ``y``, plus one (R2 pooled over the
-    outputs)."""
+def _row_gains(
+    predicted: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Each row's share of the score, so that their (``weight``-ed) mean is the
+    score: 1 or 0 for a right or wrong class (accuracy); for a float target, minus
+    the row's squared error over the mean squared deviation of ``y``, plus one (R2
+    pooled over the outputs; mean and deviation weighted too)."""
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
         return (predicted == y).astype(np.float64)
     # A ridge fitted on a one-column y may predict a 1-D array: compare like shapes.
     predicted = predicted.reshape(y.shape).astype(np.float64)
     errors = ((predicted - y) ** 2).reshape(len(y), -1).sum(axis=1)
-    spread = ((y - y.mean(axis=0)) ** 2).reshape(len(y), -1).sum(axis=1).mean()
+    if weight is None:
+        spread = ((y - y.mean(axis=0)) ** 2).reshape(len(y), -1).sum(axis=1).mean()
+    else:
+        centre = np.average(y, axis=0, weights=weight)
+        deviations = ((y - centre) ** 2).reshape(len(y), -1).sum(axis=1)
+        spread = np.average(deviations, weights=weight)
     return 1.0 - errors / max(float(spread), np.finfo(np.float64).tiny)
 
 
