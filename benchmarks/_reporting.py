@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Collection
@@ -124,7 +125,9 @@ def environment(**versions: str | None) -> dict[str, Any]:
     Returns
     -------
     info : dict
-        The UTC date and time; Python, torch, scikit-learn, skattn and numpy
+        The UTC date and time; the git commit of the skattn that ran (with
+        ``-dirty`` when its files differ from it; None outside a git checkout);
+        Python, torch, scikit-learn, skattn and numpy
         versions, then ``versions``; the platform, the CPU's model and the
         instruction set torch's kernels use (the same code and seed can train a
         different model on another CPU: float sums are split differently), the
@@ -132,6 +135,7 @@ def environment(**versions: str | None) -> dict[str, Any]:
     """
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": _skattn_commit(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
@@ -145,6 +149,33 @@ def environment(**versions: str | None) -> dict[str, Any]:
         "torch_num_threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
+
+
+def _skattn_commit() -> str | None:
+    """The git commit of the checkout that skattn was imported from, with "-dirty"
+    when its tracked files differ from it; None when it is not a git checkout."""
+    root = Path(skattn.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    if git("rev-parse", "--show-toplevel") != str(root):
+        return None  # an installed copy, or a tree exported without its history
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "skattn")
+    return f"{commit}-dirty" if changed else commit
 
 
 def _cpu_model() -> str:

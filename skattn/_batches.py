@@ -13,6 +13,7 @@ instead of computing it again.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -115,17 +116,31 @@ class TensorBatches:
 def with_fixed_features(
     module: nn.Module, datasets: Sequence[TensorDataset], max_bytes: int
 ) -> list[TensorDataset]:
-    """``datasets`` with the fixed features of each of ``module``'s inputs added
-    under :attr:`~skattn._tokenizers.InputTokens.fixed_key`, computed once, when
-    those of all the datasets take at most ``max_bytes``; else ``datasets`` as they
-    are (and the network computes the features per batch).
+    """Add to training data what the network computes from its inputs alone.
 
     The features depend on the inputs alone, so a batch that reads them gets what
-    the network would have computed: the same model, fitted faster. Only for
-    training that shows the network its inputs unchanged (masked pre-training hides
-    parts of them first). Inputs read by several networks (an ensemble's members)
-    under one key have the same fixed features (the input's fitted state): they are
-    computed once.
+    the network would have computed: the same model, fitted faster. For training
+    that shows the network its inputs unchanged only (masked pre-training hides
+    parts of them first). Inputs that several networks read under one key (an
+    ensemble's members) have the same fixed features (the input's fitted state):
+    they are computed once.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The network (or ensemble); each of its
+        :class:`~skattn._tokenizers.InputTokens` whose tokenizer has fixed features
+        gets them under its :attr:`~skattn._tokenizers.InputTokens.fixed_key`.
+    datasets : sequence of TensorDataset
+        The training and validation data (distinct datasets).
+    max_bytes : int
+        The most memory that the features of all ``datasets`` may take together.
+
+    Returns
+    -------
+    datasets : list of TensorDataset
+        The datasets with their features, or as they are when the features would
+        take more than ``max_bytes`` (the network then computes them per batch).
     """
     inputs = {
         tokens.fixed_key: tokens
@@ -133,29 +148,39 @@ def with_fixed_features(
         if isinstance(tokens, InputTokens)
     }
     n_rows = sum(len(data) for data in datasets)
-    added: list[dict[str, Tensor]] = [{} for _ in datasets]
-    planned_bytes = 0
+    first = next((data for data in datasets if len(data)), None)
+    if first is None:
+        return list(datasets)
     with torch.no_grad():
+        # One row of each input tells the size of the whole, before any is kept.
+        examples: dict[str, Tensor] = {}
         for key, tokens in inputs.items():
-            planned = False
-            for data, features in zip(datasets, added, strict=True):
-                chunks = []
+            example = tokens.fixed_features(
+                {name: first.inputs[name][:1] for name in tokens.keys}
+            )  # (1, ...), or None for a tokenizer without fixed features
+            if example is not None:
+                examples[key] = example
+        n_bytes = n_rows * sum(example.nbytes for example in examples.values())
+        if not examples or n_bytes > max_bytes:
+            return list(datasets)
+        added = []
+        for data in datasets:
+            features = {}
+            for key, example in examples.items():
+                tokens = inputs[key]
+                out = example.new_empty((len(data), *example.shape[1:]))  # (n, ...)
                 for start in range(0, len(data), _FIXED_FEATURE_ROWS):
                     rows = slice(start, start + _FIXED_FEATURE_ROWS)
-                    chunk = tokens.fixed_features(
-                        {name: data.inputs[name][rows] for name in tokens.keys}
-                    )  # (rows, ...), or None for a tokenizer without any
-                    if chunk is None:
-                        break
-                    if not planned:  # the first row tells the size of the whole
-                        planned = True
-                        planned_bytes += n_rows * chunk[0].nbytes
-                        if planned_bytes > max_bytes:
-                            return list(datasets)
-                    chunks.append(chunk)
-                if chunks:
-                    features[key] = torch.cat(chunks)
-    return [
-        TensorDataset({**data.inputs, **features}, data.y, data.weight, data.fold)
-        for data, features in zip(datasets, added, strict=True)
-    ]
+                    out[rows] = cast(
+                        Tensor,
+                        tokens.fixed_features(
+                            {name: data.inputs[name][rows] for name in tokens.keys}
+                        ),
+                    )
+                features[key] = out
+            added.append(
+                TensorDataset(
+                    {**data.inputs, **features}, data.y, data.weight, data.fold
+                )
+            )
+    return added

@@ -257,9 +257,7 @@ class FitMixin(ExplanationsMixin):
         try:
             if plan.start:
                 source = pretrained_source(self, X)
-                X = self._start(
-                    X, y, sample_weight, source, seeds[0], plan.target_options
-                )
+                X = self._start(X, y, source, seeds[0], plan.target_options)
             else:
                 source = None
                 self._check_same_members()
@@ -268,6 +266,10 @@ class FitMixin(ExplanationsMixin):
             arrays, y_encoded, weight = self._training_arrays(
                 X, y, sample_weight, device
             )
+            if plan.start and source is None and not self._target.from_inputs:
+                # Choices of the encoding that depend on the target and the
+                # training weights (the sequence tokens); the encoded arrays do not.
+                self._input.choose_tokens(X, y_encoded, weight)
             if plan.start:
                 self.n_members_ = self._resolve_members(len(y_encoded), plan)
                 # Kept, so that a warm-started fit on the same rows cuts the same
@@ -281,7 +283,10 @@ class FitMixin(ExplanationsMixin):
                     self.module_ = self._new_module(source)
                 generator = training_generator(device, seed)
             self.module_.to(device)
-            train_data, valid_data = self._with_fixed_features(train_data, valid_data)
+            if plan.max_epochs > 1:  # (one epoch, partial_fit's, computes them once)
+                train_data, valid_data = self._with_fixed_features(
+                    train_data, valid_data
+                )
             if source is not None and plan.probe:
                 self._probe(train_data, valid_data, device, seed, generator)
             result = self._train(
@@ -335,17 +340,10 @@ class FitMixin(ExplanationsMixin):
             )
 
     def _start(
-        self,
-        X: Any,
-        y: Any,
-        sample_weight: Any,
-        source: Any,
-        seed: int,
-        target_options: dict[str, Any],
+        self, X: Any, y: Any, source: Any, seed: int, target_options: dict[str, Any]
     ) -> Any:
         """Learn the input encoding (or take the pretrained source's) and the
-        target from the first data; return the checked ``X``. Choices that
-        depend on the target (the sequence tokens) see the training weights."""
+        target from the first data; return the checked ``X``."""
         if source is None:
             input = make_input(X, self.get_params(deep=False), seed)
         else:  # the source's encoding, already fitted
@@ -358,10 +356,6 @@ class FitMixin(ExplanationsMixin):
             self._resolve_latent_tokens() if source is None else source.n_latent_tokens_
         )
         self._target = self._make_target(y).fit(y, self, **target_options)
-        if source is None and not self._target.from_inputs:
-            y_encoded = self._target.encode(y, self)
-            weight = self._training_weights(sample_weight, y_encoded)
-            self._input.choose_tokens(X, y_encoded, weight)
         return X
 
     @property

@@ -38,9 +38,15 @@ SCENARIOS = {
     # Linear probing, then fine-tuning, from a pretrained extractor.
     "pretrained": dict(batch_size=33, max_iter=4, early_stopping=False),
     # Two cross-fitted members on the ragged sequences: members that get no row of
-    # a share, an empty share, each member's own best epoch.
+    # a share, an empty share, each member's own best epoch; random-kernel tokens,
+    # whose counts every process computes once and slices with its shares.
     "members_empty_share": dict(
-        batch_size=32, max_iter=6, n_members=2, early_stopping=True, n_iter_no_change=2
+        batch_size=32,
+        max_iter=6,
+        n_members=2,
+        early_stopping=True,
+        n_iter_no_change=2,
+        sequence_tokenizer="random_kernels",
     ),
 }
 

@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from skorch.callbacks import Callback
 
@@ -311,6 +312,39 @@ def test_training_weights_steer_the_probe_as_they_steer_the_loss():
     assert shapes.sequence_tokenizer_ == "random_kernels"
 
 
+class WeightRecordingRidge(tokenizer_choice.RidgeClassifierCV):
+    """The probe's ridge, recording the weights of every fit."""
+
+    weights: list = []
+
+    def fit(self, X, y, sample_weight=None, **params):
+        WeightRecordingRidge.weights.append(sample_weight)
+        return super().fit(X, y, sample_weight=sample_weight, **params)
+
+
+def test_the_ridge_fits_of_the_probe_get_the_training_weights(monkeypatch):
+    X, y = shapes_then_levels()
+    monkeypatch.setattr(tokenizer_choice, "RidgeClassifierCV", WeightRecordingRidge)
+    params = dict(max_iter=1, **FAST)
+    recorded = WeightRecordingRidge.weights = []
+    AttentionMLPClassifier(**params).fit(X, y)
+    assert recorded and all(weight is None for weight in recorded)  # unweighted
+    # Weights of 1 and 3 (none zero): each training fold's own, as the loss sees
+    # them (mean one), with metadata routing on or off.
+    sample_weight = np.where(np.arange(200) % 2 == 0, 1.0, 3.0)
+    for routing in (False, True):
+        recorded.clear()
+        with sklearn.config_context(enable_metadata_routing=routing):
+            AttentionMLPClassifier(**params).fit(X, y, sample_weight=sample_weight)
+        assert len(recorded) == 10  # 5 folds x (kernels, raw values)
+        assert all(set(np.unique(w)) == {0.5, 1.5} for w in recorded)
+    # Class weights are training weights too.
+    recorded.clear()
+    imbalanced = np.r_[y[:150], np.ones(50, int)]
+    AttentionMLPClassifier(class_weight="balanced", **params).fit(X, imbalanced)
+    assert all(len(np.unique(w)) == 2 for w in recorded) and len(recorded) == 10
+
+
 def test_the_probe_of_equal_weights_is_the_unweighted_probe():
     X, y = shapes_then_levels()
     values = X.astype(np.float32)
@@ -503,6 +537,26 @@ def test_a_small_training_set_is_counted_once_with_the_same_model(params, monkey
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
 
 
+def test_the_tokenizer_reads_the_counts_it_is_given(monkeypatch):
+    X, y = bump_or_spike(n=80)
+    counted = []
+    counts = RandomKernelFeatures.counts
+
+    def counting(self, values, observed, patch_size):
+        counted.append(len(values))
+        return counts(self, values, observed, patch_size)
+
+    monkeypatch.setattr(RandomKernelFeatures, "counts", counting)
+    params = dict(max_iter=3, batch_size=20, **KERNELS)
+    AttentionMLPClassifier(**params).fit(X, y)
+    # One row to size the cache, then the 80 training rows once.
+    assert counted == [1, 80]
+    counted.clear()
+    monkeypatch.setattr(fitting, "_FIXED_FEATURES_MAX_BYTES", 0)
+    AttentionMLPClassifier(**params).fit(X, y)
+    assert counted == [1] + [20] * 12  # sized, then every batch of 3 epochs
+
+
 def test_fixed_features_are_the_tokenizer_counts_in_any_chunks(monkeypatch):
     X, y = bump_or_spike(n=30)
     model = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
@@ -535,14 +589,21 @@ def test_pre_training_and_a_sequence_context_see_what_they_should():
     # A sequence read by cross-attention is counted once too, under its own key.
     keys = BatchKeys()
     pair = TwoInputs(np.random.default_rng(0).normal(size=(60, 3)), X)
-    clf = AttentionMLPClassifier(max_iter=1, callbacks=[keys], **KERNELS).fit(pair, y)
+    clf = AttentionMLPClassifier(max_iter=2, callbacks=[keys], **KERNELS).fit(pair, y)
     assert clf.module_.context.fixed_key in keys.training
     assert clf.module_.main.fixed_key not in keys.training  # a table's: none
+    # One epoch (each partial_fit call) counts its rows once anyway: no copy kept.
+    one_epoch = BatchKeys()
+    AttentionMLPClassifier(max_iter=1, callbacks=[one_epoch], **KERNELS).fit(pair, y)
+    assert clf.module_.context.fixed_key not in one_epoch.training
 
 
 # torch's own compile machinery uses a deprecated torch.jit API internally.
 @pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")
-def test_compiled_training_counts_as_eager_training_does():
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "per-batch"])
+def test_compiled_training_counts_as_eager_training_does(cached, monkeypatch):
+    if not cached:  # the compiled graph counts in floats
+        monkeypatch.setattr(fitting, "_FIXED_FEATURES_MAX_BYTES", 0)
     X, y = bump_or_spike(n=40)
     # No dropout: compiled code draws its random numbers from another generator.
     params = dict(max_iter=2, batch_size=20, ffn_dropout=0.0, **KERNELS)

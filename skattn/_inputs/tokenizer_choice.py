@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn import config_context
 from sklearn.linear_model import RidgeClassifierCV, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -86,18 +87,17 @@ def probe_scores(
         series of positive weight).
     """
     rng = np.random.default_rng(seed)
-    if weight is not None and not np.all(weight == weight[0]):
-        # Rows of no weight count for neither fit nor score: the probe of the rest.
-        kept = weight > 0
-        values, lengths, y, weight = values[kept], lengths[kept], y[kept], weight[kept]
-    if weight is not None and np.all(weight == weight[0]):
-        weight = None
+    # Rows of no weight count for neither fit nor score: the probe of the others.
+    rows = np.arange(len(y)) if weight is None else np.flatnonzero(weight > 0)
     longest = values.shape[1]
     most = min(_MAX_PROBE_SERIES, max(_MIN_PROBE_SERIES, _MAX_PROBE_STEPS // longest))
-    if len(y) > most:
-        rows = np.sort(rng.choice(len(y), most, replace=False))
+    if len(rows) > most:
+        rows = rows[np.sort(rng.choice(len(rows), most, replace=False))]
+    if len(rows) < len(y):  # one copy of the probe's rows, never of the whole set
         values, lengths, y = values[rows], lengths[rows], y[rows]
-        weight = None if weight is None else weight[rows]
+    if weight is not None:
+        weight = weight[rows]
+        weight = None if np.all(weight == weight[0]) else weight
     n_series, n_steps, _ = values.shape
     fold_seed = int(rng.integers(2**31))
     folds: KFold | StratifiedKFold
@@ -127,8 +127,10 @@ def probe_scores(
     if weight is not None:
         params = {f"{pipeline.steps[-1][0]}__sample_weight": weight}
     # The probe's own warnings (an ill-conditioned ridge) are not the user's to act
-    # on; a score that comes out NaN keeps the linear tokens.
-    with warnings.catch_warnings():
+    # on; a score that comes out NaN keeps the linear tokens. The weights go to the
+    # ridge step by name, which metadata routing, if the user turned it on, would
+    # refuse without a request: the probe is skattn's own, so routing is off in it.
+    with warnings.catch_warnings(), config_context(enable_metadata_routing=False):
         warnings.simplefilter("ignore")
         gains = {
             name: _row_gains(
