@@ -283,10 +283,9 @@ class FitMixin(ExplanationsMixin):
                     self.module_ = self._new_module(source)
                 generator = training_generator(device, seed)
             self.module_.to(device)
-            if plan.max_epochs > 1:  # (one epoch, partial_fit's, computes them once)
-                train_data, valid_data = self._with_fixed_features(
-                    train_data, valid_data
-                )
+            train_data, valid_data = self._with_fixed_features(
+                train_data, valid_data, plan.max_epochs
+            )
             if source is not None and plan.probe:
                 self._probe(train_data, valid_data, device, seed, generator)
             result = self._train(
@@ -455,22 +454,24 @@ class FitMixin(ExplanationsMixin):
         return arrays, train, valid, np.arange(n_train, n_samples)
 
     def _with_fixed_features(
-        self, train_data: TensorDataset, valid_data: TensorDataset | None
+        self,
+        train_data: TensorDataset,
+        valid_data: TensorDataset | None,
+        max_epochs: int,
     ) -> tuple[TensorDataset, TensorDataset | None]:
         """The training and validation data with their fixed features, computed
-        once (:func:`~skattn._batches.with_fixed_features`), unless self-supervision
-        hides parts of the inputs before the network sees them."""
-        if self._target.from_inputs:
+        once (:func:`~skattn._batches.with_fixed_features`) for training of more
+        than one epoch (one epoch, each ``partial_fit`` call's, computes them once
+        anyway), unless self-supervision hides parts of the inputs before the
+        network sees them."""
+        if max_epochs <= 1 or self._target.from_inputs:
             return train_data, valid_data
-        if valid_data is None or valid_data is train_data:  # (cross-fitted members)
-            (train_data,) = with_fixed_features(
-                self.module_, [train_data], _FIXED_FEATURES_MAX_BYTES
-            )
-            return train_data, None if valid_data is None else train_data
-        train_data, valid_data = with_fixed_features(
-            self.module_, [train_data, valid_data], _FIXED_FEATURES_MAX_BYTES
-        )
-        return train_data, valid_data
+        # Cross-fitted members validate on their training rows: one dataset.
+        distinct = [train_data]
+        if valid_data is not None and valid_data is not train_data:
+            distinct.append(valid_data)
+        cached = with_fixed_features(self.module_, distinct, _FIXED_FEATURES_MAX_BYTES)
+        return cached[0], None if valid_data is None else cached[-1]
 
     def _validation_rows(
         self, y_encoded: np.ndarray, seed: int

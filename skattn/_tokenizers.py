@@ -376,9 +376,9 @@ class SequenceTokenizer(nn.Module):
         """Tokens (B, P, D) and padding mask (B, P) from ``x_seq`` (B, T, C), NaN
         for missing or padding, and ``lengths`` (B,) int64; ``fixed`` is what
         :meth:`fixed_features` returns for them, when computed before."""
-        batch, n_steps, n_channels = x_seq.shape
-        n_patches = -(-n_steps // self.patch_size)
+        batch, _, n_channels = x_seq.shape
         values, missing, observed = self._patched(x_seq, lengths)
+        n_patches = values.shape[1] // self.patch_size
         # The last size is explicit so that an empty batch (a process's share of
         # a small batch in data-parallel training) reshapes too.
         width = self.patch_size * n_channels

@@ -178,12 +178,9 @@ def _row_gains(
     # A ridge fitted on a one-column y may predict a 1-D array: compare like shapes.
     predicted = predicted.reshape(y.shape).astype(np.float64)
     errors = ((predicted - y) ** 2).reshape(len(y), -1).sum(axis=1)
-    if weight is None:
-        spread = ((y - y.mean(axis=0)) ** 2).reshape(len(y), -1).sum(axis=1).mean()
-    else:
-        centre = np.average(y, axis=0, weights=weight)
-        deviations = ((y - centre) ** 2).reshape(len(y), -1).sum(axis=1)
-        spread = np.average(deviations, weights=weight)
+    centre = np.average(y, axis=0, weights=weight)  # (without weights: the mean)
+    deviations = ((y - centre) ** 2).reshape(len(y), -1).sum(axis=1)
+    spread = np.average(deviations, weights=weight)
     return 1.0 - errors / max(float(spread), np.finfo(np.float64).tiny)
 
 
