@@ -20,7 +20,8 @@ writes them as JSON:
 - ``features``: the same at 20,000 rows, from 8 to 1,024 features, with the default
   (latent tokens above 64 features) and with full attention over every feature.
 - ``steps``: the same for 2,000 sequences of 3 channels, from 64 to 4,096 steps
-  (the default patching).
+  (the default patching; the full width, ``d_token=64``, that ``"auto"`` gives
+  sequences only from 3,000 rows on).
 - ``wide_fit``: a complete default fit (early stopping on) of 20,000 rows x 1,024
   features, with its peak memory.
 - ``embedding``: what the default piecewise-linear numerical embedding costs over
@@ -557,9 +558,11 @@ def plan(sections: list[str], quick: bool, device: str) -> list[dict]:
                 specs.append({**one, "params": {"n_latent_tokens": None}})
     if "steps" in sections:
         for n_steps in size["steps"]:
+            # The network of the stored runs: d_token="auto" gives fewer than
+            # 3,000 sequences a narrower one, which would measure another network.
             specs.append(
                 {**base, "section": "steps", "model": "skattn", "n_steps": n_steps}
-                | {"n_rows": 2_000}
+                | {"n_rows": 2_000, "params": {"d_token": 64}}
             )
     if "embedding" in sections:
         for embedding in ("linear", "piecewise_linear"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from . import _state_checks as checks
-from ._fitting import FitMixin
+from ._fitting import FitMixin, fitted_sizes_of_before
 from ._inputs import PairInput, SingleInput
 from ._runtime import cuda_index, tensors_to_numpy
 from ._targets import Target
@@ -44,6 +44,7 @@ class BaseAttentionMLP(FitMixin):
         state = dict(state)
         if "_input" in state:  # fitted: a pickle of before ensembles has one network
             state.setdefault("n_members_", 1)
+            fitted_sizes_of_before(state)
         # A pickle of before random-kernel tokens made tokens of patches linearly.
         state.setdefault("sequence_tokenizer", "linear")
         weights = state.pop("_network_weights", None)
@@ -67,6 +68,14 @@ class BaseAttentionMLP(FitMixin):
         checks.choice(self, "input_kind_", (input.kind,))
         # At most 1,024 members: a file cannot make load_model build millions.
         checks.integer(self, "n_members_", 1, 1 << 10)
+        width = checks.integer(self, "d_token_", 1, 1 << 16)
+        if width % self.n_heads:
+            raise checks.state_error(
+                self,
+                "d_token_",
+                f"is {width}, which n_heads={self.n_heads} does not divide",
+            )
+        checks.integer(self, "max_iter_", 1, 1 << 62)
         n_features = checks.integer(self, "n_features_in_", 1, 1 << 31)
         if n_features != input.n_features:
             raise checks.state_error(

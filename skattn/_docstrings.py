@@ -55,8 +55,16 @@ n_blocks : int, default=2
         Number of blocks, each self-attention over the tokens followed by an MLP,
         both pre-normalised (LayerNorm) and residual.
 
-    d_token : int, default=64
+    d_token : int or "auto", default="auto"
         Width of every token: each feature is embedded as a vector of this size.
+        ``"auto"``: 64, but 32 when ``fit`` gets sequences on fewer than 3,000
+        rows: there a network of half the width, trained for half the epochs
+        (see ``max_iter``), fitted the sequence benchmark's data sets 1.5 to
+        2.1 times faster than the full width trained for 100 epochs, as
+        accurate on four of five (GunPoint: 0.5 points lower; docs/design.md,
+        "A narrower network for small sets of sequences"). ``partial_fit``
+        builds the full width, and a ``pretrained`` model's width is taken
+        (see :attr:`d_token_`).
 
     n_heads : int, default=4
         Number of attention heads. Must divide ``d_token``.
@@ -101,8 +109,11 @@ learning_rate : float, default=1e-3
         with it, on average, on all seven small tables measured (up to 2,025
         training rows; docs/design.md, "Batch size for cross-fitted members").
 
-    max_iter : int, default=100
-        Maximum number of epochs (passes over the training data).
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs (passes over the training data). ``"auto"``: 100,
+        but 50 when ``fit`` gets sequences on fewer than 3,000 rows (see
+        ``d_token`` and :attr:`max_iter_`), a ``pretrained`` network's too; a fit
+        that continues (``warm_start``) keeps what ``"auto"`` gave the first.
 
     early_stopping : bool or "auto", default="auto"
         Whether to hold out ``validation_fraction`` of the training data and stop
@@ -280,7 +291,8 @@ default=None
         the output layer (and the extractor's ``n_components`` projection) are
         copied; ``fit`` then trains them all on ``y``. Its network parameters
         (``d_token``, ``n_blocks``, ``n_heads``, ``activation``, ``ffn_factor``,
-        ``n_cross_blocks``, ``n_latent_tokens``) must equal this estimator's, and
+        ``n_cross_blocks``, ``n_latent_tokens``) must equal this estimator's
+        (``d_token="auto"`` takes the pretrained network's width), and
         ``X`` must have the columns it was fitted on. :func:`~sklearn.base.clone`
         (so :class:`~sklearn.model_selection.GridSearchCV` and
         :func:`~sklearn.model_selection.cross_val_score`) replaces an estimator
@@ -309,6 +321,12 @@ n_features_in_ : int
     n_members_ : int
         Member networks of the model (the resolved ``n_members``; 1 for the
         feature extractor).
+
+    d_token_ : int
+        Width of the network's tokens (the resolved ``d_token``).
+
+    max_iter_ : int
+        The most epochs a ``fit`` trains (the resolved ``max_iter``).
 
     sequence_tokenizer_ : {"linear", "random_kernels"} or None
         The tokens of the sequence input (the resolved ``sequence_tokenizer``);

@@ -32,6 +32,7 @@ import torch
 from ._base import BaseAttentionMLP
 from ._classifier import AttentionMLPClassifier
 from ._extractor import AttentionFeatureExtractor
+from ._fitting import fitted_sizes_of_before
 from ._inputs import PairInput, SingleInput
 from ._inputs.table_encoder import TabularEncoder
 from ._regressor import AttentionMLPRegressor
@@ -65,7 +66,8 @@ _TARGETS: dict[str, tuple[type, ...]] = {
 }
 # What every fit sets and the network is built from, beside the parameters.
 _FITTED_ATTRIBUTES = ("_input", "_target", "input_kind_", "n_features_in_",
-                      "n_latent_tokens_", "n_members_")  # fmt: skip
+                      "n_latent_tokens_", "n_members_", "d_token_",
+                      "max_iter_")  # fmt: skip
 # skattn's classes that a saved state holds, by the names skops gives them. load_model
 # trusts these and skops' default types, nothing else: trusting every "skattn.*" name
 # would trust anything importable from skattn's modules (skorch's NeuralNet, say, whose
@@ -354,6 +356,7 @@ def _estimator_from_state(
     if "n_members" in cls._get_param_names():
         state.setdefault("n_members", 1)
     state.setdefault("n_members_", 1)
+    fitted_sizes_of_before(state)
     # Files of before random-kernel tokens made tokens of patches linearly.
     state.setdefault("sequence_tokenizer", "linear")
     missing = [

@@ -39,7 +39,7 @@ class AttentionFeatureExtractor(
     ----------
     n_components : int or None, default=None
         Width of the returned embedding. None uses the CLS token itself
-        (``d_token`` columns) without a projection.
+        (:attr:`d_token_` columns) without a projection.
 
     objective : {"auto", "classification", "regression", "reconstruction"}, \
 default="auto"
@@ -108,7 +108,7 @@ default="auto"
         objective: str = "auto",
         mask_fraction: float = 0.3,
         n_blocks: int = 2,
-        d_token: int = 64,
+        d_token: int | str = "auto",
         n_heads: int = 4,
         activation: str = "reglu",
         ffn_factor: float = 4 / 3,
@@ -119,7 +119,7 @@ default="auto"
         learning_rate_schedule: str = "cosine",
         weight_decay: float = 1e-5,
         batch_size: int | str = "auto",
-        max_iter: int = 100,
+        max_iter: int | str = "auto",
         early_stopping: bool | str = "auto",
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
@@ -228,14 +228,14 @@ default=None
         """
         self._fit(X, y, sample_weight)
         self.objective_ = self._target.name
-        self._n_features_out = self.n_components or self.d_token
+        self._n_features_out = self.n_components or self.d_token_
         return self
 
     def _check_state(self) -> None:
         super()._check_state()
         checks.choice(self, "objective_", (self._target.name,))
         checks.choice(self, "n_members_", (1,))  # its transform is one network's
-        width = self.n_components or self.d_token
+        width = self.n_components or self.d_token_
         checks.integer(self, "_n_features_out", width, width)
 
     def transform(self, X: Any) -> np.ndarray:
@@ -263,11 +263,11 @@ default=None
 
         Returns
         -------
-        tokens : ndarray of shape (n_samples, n_tokens, d_token)
+        tokens : ndarray of shape (n_samples, n_tokens, d_token_)
             The main input's tokens after the last block, in the order of
             :attr:`token_names_` without the CLS token; NaN for the padding tokens
             after a sequence's end. With latent tokens (``n_latent_tokens_``), the
-            latent tokens instead, of shape (n_samples, `n_latent_tokens_`, d_token).
+            latent tokens instead, of shape (n_samples, `n_latent_tokens_`, d_token_).
         """
         chunks = []
         _, batches = self._input_chunks(X)

@@ -31,7 +31,7 @@ from ._explanations import ExplanationsMixin
 from ._inference import n_rows
 from ._inputs import SequenceInput, make_input
 from ._members import MemberEnsemble, MemberOutputs
-from ._pretrained import body_parameters, pretrained_source
+from ._pretrained import body_parameters, pretrained_source, source_width
 from ._runtime import (
     MAX_SEED,
     autocast_dtype,
@@ -59,11 +59,27 @@ _MEMBERS_AUTO_MAX_SAMPLES = 3_000
 # batch_size="auto" for cross-fitted members below _MEMBERS_AUTO_MAX_SAMPLES rows, the
 # sizes where it was measured (one network, and larger data: about ten steps per epoch).
 _CROSS_FITTED_BATCH_SIZE = 128
+# d_token and max_iter = "auto": a network of half the width, trained for half the
+# epochs, when fit gets sequences on fewer than _SMALL_SEQUENCES_MAX_SAMPLES rows
+# (docs/design.md, "A narrower network for small sets of sequences"); else, and in
+# partial_fit (a chunk says nothing of the data's size), the sizes of tables.
+_NETWORK_SIZE = {"d_token": 64, "max_iter": 100}
+_SMALL_SEQUENCES_NETWORK_SIZE = {"d_token": 32, "max_iter": 50}
+_SMALL_SEQUENCES_MAX_SAMPLES = 3_000
 # A training set's fixed features (random-kernel counts of sequences) are computed once
 # per fit, not per epoch, when they take at most this much memory (one byte per count:
 # about 6,000 series of 16 patches at the most kernel features; docs/design.md,
 # "Kernel counts computed once per fit").
 _FIXED_FEATURES_MAX_BYTES = 256 * 2**20
+
+
+def fitted_sizes_of_before(state: dict[str, Any]) -> None:
+    """Give the fitted state of a model of before ``"auto"`` sizes (whose
+    ``d_token`` and ``max_iter`` were numbers) the fitted ``d_token_`` and
+    ``max_iter_`` that a fit now sets."""
+    for name in _NETWORK_SIZE:
+        if name in state:
+            state.setdefault(f"{name}_", state[name])
 
 
 @dataclass
@@ -75,8 +91,8 @@ class Round:
     start : bool
         Whether the model starts afresh: learn the encoding, the target and a new
         network from this data (else continue the fitted ones).
-    max_epochs : int
-        Epochs to train at most.
+    max_epochs : int or None
+        Epochs to train at most; None: the fit's ``max_iter_``.
     schedule : str
         The learning-rate schedule, ``"constant"`` or ``"cosine"``.
     hold_out : bool
@@ -91,7 +107,7 @@ class Round:
     """
 
     start: bool
-    max_epochs: int
+    max_epochs: int | None
     schedule: str
     hold_out: bool
     probe: bool
@@ -160,7 +176,7 @@ class FitMixin(ExplanationsMixin):
         seeds = draw_seeds(rng, 2 if start else 1, device, self.distributed)
         plan = Round(
             start=start,
-            max_epochs=self.max_iter,
+            max_epochs=None,
             schedule=self.learning_rate_schedule,
             hold_out=True,
             probe=True,
@@ -181,7 +197,7 @@ class FitMixin(ExplanationsMixin):
         # rate has decayed to 0, and more epochs at that rate would change nothing.
         if not result.stopped_early and self.learning_rate_schedule == "constant":
             warnings.warn(
-                f"{type(self).__name__} stopped after max_iter={self.max_iter} epochs "
+                f"{type(self).__name__} stopped after max_iter={self.max_iter_} epochs "
                 "before the loss converged; raise max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=5,
@@ -270,6 +286,8 @@ class FitMixin(ExplanationsMixin):
                 # Choices of the encoding that depend on the target and the
                 # training weights (the sequence tokens); the encoded arrays do not.
                 self._input.choose_tokens(X, y_encoded, weight)
+            self._resolve_size(len(y_encoded), plan, source)
+            max_epochs = self.max_iter_ if plan.max_epochs is None else plan.max_epochs
             if plan.start:
                 self.n_members_ = self._resolve_members(len(y_encoded), plan)
                 # Kept, so that a warm-started fit on the same rows cuts the same
@@ -284,7 +302,7 @@ class FitMixin(ExplanationsMixin):
                 generator = training_generator(device, seed)
             self.module_.to(device)
             train_data, valid_data = self._with_fixed_features(
-                train_data, valid_data, plan.max_epochs
+                train_data, valid_data, max_epochs
             )
             if source is not None and plan.probe:
                 self._probe(train_data, valid_data, device, seed, generator)
@@ -292,7 +310,7 @@ class FitMixin(ExplanationsMixin):
                 train_data,
                 valid_data,
                 device,
-                plan.max_epochs,
+                max_epochs,
                 child_seed(seed, 2),
                 generator,
                 optimizer_state=plan.optimizer_state,
@@ -315,10 +333,37 @@ class FitMixin(ExplanationsMixin):
             )
 
     def _check_architecture(self) -> None:
-        if self.d_token % self.n_heads:
+        if self.d_token != "auto" and self.d_token % self.n_heads:
             raise ValueError(
                 f"n_heads={self.n_heads} must divide d_token={self.d_token}"
             )
+
+    def _resolve_size(self, n_samples: int, plan: Round, source: Any) -> None:
+        """Set ``d_token_`` (when a network is built: ``d_token``, or for
+        ``"auto"`` the pretrained source's or the width for this data) and
+        ``max_iter_`` (a continued fit keeps what ``"auto"`` made of it)."""
+        small = (
+            plan.hold_out
+            and self.input_kind_ == "sequence"
+            and n_samples < _SMALL_SEQUENCES_MAX_SAMPLES
+        )
+        sizes = _SMALL_SEQUENCES_NETWORK_SIZE if small else _NETWORK_SIZE
+        if plan.start:
+            width = self.d_token
+            if width == "auto":
+                width = sizes["d_token"] if source is None else source_width(source)
+            self.d_token_ = int(width)
+            if self.d_token_ % self.n_heads:
+                raise ValueError(
+                    f"n_heads={self.n_heads} must divide the network's width "
+                    f"{self.d_token_} (d_token={self.d_token!r} for this data): set "
+                    "d_token to a multiple of n_heads, or change n_heads"
+                )
+            self._auto_max_iter = sizes["max_iter"]
+        # A continued fit keeps what "auto" gave the first (a model of before
+        # "auto" existed: its number).
+        auto = vars(self).get("_auto_max_iter", getattr(self, "max_iter_", None))
+        self.max_iter_ = int(auto if self.max_iter == "auto" else self.max_iter)
 
     def _resolve_members(self, n_samples: int, plan: Round) -> int:
         if self.n_members != "auto":
@@ -544,7 +589,7 @@ class FitMixin(ExplanationsMixin):
             train_data,
             valid_data,
             device,
-            self.max_iter,
+            self.max_iter_,
             child_seed(seed, 1),
             generator,
             schedule=self.learning_rate_schedule,

@@ -39,7 +39,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         "n_blocks": [Interval(Integral, 1, None, closed="left")],
-        "d_token": [Interval(Integral, 1, None, closed="left")],
+        "d_token": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "ffn_factor": [Interval(Real, 0, None, closed="neither")],
@@ -52,7 +52,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -89,7 +89,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         self,
         *,
         n_blocks: int = 2,
-        d_token: int = 64,
+        d_token: int | str = "auto",
         n_heads: int = 4,
         activation: str = "reglu",
         ffn_factor: float = 4 / 3,
@@ -100,7 +100,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         learning_rate_schedule: str = "cosine",
         weight_decay: float = 1e-5,
         batch_size: int | str = "auto",
-        max_iter: int = 100,
+        max_iter: int | str = "auto",
         early_stopping: bool | str = "auto",
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
@@ -168,6 +168,8 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
     input_kind_: str
     n_latent_tokens_: int | None
     n_members_: int
+    d_token_: int
+    max_iter_: int
     _input: Input
     _target: Target
     _feature_importances: np.ndarray | None
@@ -201,7 +203,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         return None
 
     def _embedding_width(self) -> int | None:
-        """Width of the CLS embedding before the output layer (None: ``d_token``)."""
+        """Width of the CLS embedding before the output layer (None: ``d_token_``)."""
         return None
 
     # -- the network --------------------------------------------------------------
@@ -220,12 +222,12 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         # value side by side (see AttentionMLPNetwork).
         latents = self.n_latent_tokens_ is not None
         return AttentionMLPNetwork(
-            main=main.tokenizer(2 * self.d_token if latents else self.d_token),
-            context=None if context is None else context.tokenizer(self.d_token),
+            main=main.tokenizer(2 * self.d_token_ if latents else self.d_token_),
+            context=None if context is None else context.tokenizer(self.d_token_),
             n_cross_blocks=self.n_cross_blocks,
             n_latent_tokens=self.n_latent_tokens_,
             n_outputs=self._target.n_outputs,
-            d_token=self.d_token,
+            d_token=self.d_token_,
             n_blocks=self.n_blocks,
             n_heads=self.n_heads,
             activation=self.activation,

@@ -63,14 +63,25 @@ def pretrained_source(estimator: Any, X: Any) -> Any:
     return source
 
 
+def source_width(source: Any) -> int:
+    """The source's fitted ``d_token_``; a model fitted before ``d_token="auto"``
+    has only the parameter."""
+    return int(vars(source).get("d_token_", source.d_token))
+
+
 def _check_same_shape(estimator: Any, source: Any) -> None:
+    def fitted(name: str) -> Any:
+        return source_width(source) if name == "d_token" else getattr(source, name)
+
     different = {
-        name: (getattr(estimator, name), getattr(source, name))
+        name: (getattr(estimator, name), fitted(name))
         for name in NETWORK_SHAPE_PARAMETERS
-        if getattr(estimator, name) != getattr(source, name)
+        if getattr(estimator, name) != fitted(name)
     }
-    if estimator.sequence_tokenizer == "auto":  # takes the source's tokens
-        different.pop("sequence_tokenizer", None)
+    # "auto" takes the source's width and tokens.
+    for name in ("d_token", "sequence_tokenizer"):
+        if getattr(estimator, name) == "auto":
+            different.pop(name, None)
     if estimator.n_latent_tokens != "auto" and (
         estimator.n_latent_tokens != source.n_latent_tokens_
     ):

@@ -162,8 +162,11 @@ def test_weights_that_do_not_fit_the_network(model_file, tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda state: state.update(d_token=12_000), "do not fit the network"),
+        (lambda state: state.update(d_token_=12_000), "do not fit the network"),
         (lambda state: state.update(n_blocks=10**6), "n_blocks=1000000 is more than"),
+        (lambda state: state.update(d_token_=2.5), "d_token_"),
+        (lambda state: state.update(d_token_=9), "d_token_ is 9, which n_heads=2 does"),
+        (lambda state: state.update(max_iter_="100"), "max_iter_"),
         (lambda state: state.update(n_members_=10**7), r"n_members_ is 10000000"),
         # The most members and blocks a file may name: refused (the weights are
         # one network's) without building 262,144 blocks.

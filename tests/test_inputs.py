@@ -398,10 +398,10 @@ def test_piecewise_linear_bins_are_learned_on_the_scaled_training_values():
     assert edges.shape == (2, 49)  # 48 bins per feature
     # After the quantile transform to a normal distribution, the median edge is 0.
     np.testing.assert_allclose(edges[:, 24], 0.0, atol=0.05)
-    assert tokenizer.numerical_embedding.weight.shape == (2, 48, model.d_token)
+    assert tokenizer.numerical_embedding.weight.shape == (2, 48, model.d_token_)
     assert linear._input.encoder_.bin_edges_ is None
     linear_tokenizer = linear.module_.main.tokenizer
-    assert linear_tokenizer.numerical_embedding.weight.shape == (2, linear.d_token)
+    assert linear_tokenizer.numerical_embedding.weight.shape == (2, linear.d_token_)
 
 
 @pytest.mark.parametrize("library", ["polars", "pyarrow"])

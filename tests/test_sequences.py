@@ -387,3 +387,77 @@ def test_the_channel_scale_is_the_plain_one_on_ordinary_data():
     assert (mean[2], scale[2]) == (0.0, 1.0)
     with pytest.raises(ValueError, match="too far apart to standardise"):
         _channel_mean_and_scale(np.array([[1.7e308], [1.7e308], [-1.7e308]]))
+
+
+# -- the network's width and epochs: "auto" ------------------------------------------
+def sizes(model) -> tuple[int, int]:
+    return model.d_token_, model.max_iter_
+
+
+def test_auto_narrows_the_network_for_a_small_set_of_sequences_only():
+    X, y = rising_or_falling(n=40, n_steps=8)
+    sequences = AttentionMLPClassifier(random_state=0).fit(X, y)
+    assert sizes(sequences) == (32, 50) and sequences.n_iter_ <= 50
+    assert sequences.module_.main.tokenizer.projection.out_features == 32
+    # Tables keep the full width and 100 epochs (stopped after two here).
+    table = AttentionMLPClassifier(n_iter_no_change=1, tol=1e9, random_state=0)
+    assert sizes(table.fit(X[:, :, 0], y)) == (64, 100) and table.n_iter_ == 2
+    # Numbers are taken as given, beside "auto" for the other.
+    given = AttentionMLPClassifier(d_token=16, random_state=0).fit(X, y)
+    assert sizes(given) == (16, 50)
+    assert sizes(AttentionMLPClassifier(max_iter=3).fit(X, y)) == (32, 3)
+    # partial_fit's chunk says nothing of the data's size: the full width.
+    chunked = AttentionMLPClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    assert sizes(chunked) == (64, 100)
+    # Two inputs with a sequence side are not a small set of sequences.
+    pair = AttentionMLPClassifier(n_iter_no_change=1, tol=1e9, random_state=0)
+    assert sizes(pair.fit(TwoInputs(X[:, 0, :], X), y)) == (64, 100)
+
+
+def test_auto_narrows_below_three_thousand_sequences():
+    X, y = rising_or_falling(n=3_000, n_steps=4)
+    params = dict(sequence_tokenizer="linear", max_iter=1, random_state=0)
+    assert AttentionMLPClassifier(**params).fit(X, y).d_token_ == 64
+    assert AttentionMLPClassifier(**params).fit(X[:2_999], y[:2_999]).d_token_ == 32
+
+
+def test_a_continued_fit_keeps_its_width_and_auto_epochs():
+    X, y = rising_or_falling(n=40, n_steps=8)
+    model = AttentionMLPClassifier(warm_start=True, random_state=0).fit(X, y)
+    # set_params between fits does not reshape the network a warm start trains on.
+    model.set_params(d_token=16).fit(X[:30], y[:30])
+    assert sizes(model) == (32, 50)
+    model.set_params(max_iter=2).fit(X, y)
+    assert model.max_iter_ == 2 and model.n_iter_ <= 2
+    # Back to "auto": what it gave the first fit, not the number set since.
+    assert model.set_params(max_iter="auto").fit(X[:30], y[:30]).max_iter_ == 50
+
+
+def test_auto_width_takes_the_pretrained_networks():
+    X, y = rising_or_falling(n=40, n_steps=8)
+    source = AttentionFeatureExtractor(d_token=16, max_iter=2).fit(X)
+    tuned = AttentionMLPClassifier(pretrained=source, max_iter=2, random_state=0)
+    assert sizes(tuned.fit(X, y)) == (16, 2)
+    with pytest.raises(ValueError, match="d_token=32 here but 16 there"):
+        AttentionMLPClassifier(pretrained=source, d_token=32).fit(X, y)
+
+
+def test_a_model_of_before_auto_width_reads_it_from_its_parameters():
+    X, y = rising_or_falling(n=40, n_steps=8)
+    model = AttentionMLPClassifier(d_token=16, max_iter=2, random_state=0).fit(X, y)
+    state = model.__getstate__()
+    for name in ("d_token", "max_iter"):  # as pickled before "auto"
+        state[name] = state.pop(f"{name}_")
+    old = AttentionMLPClassifier.__new__(AttentionMLPClassifier)
+    old.__setstate__(state)
+    assert sizes(old) == (16, 2)
+    np.testing.assert_array_equal(old.predict_proba(X), model.predict_proba(X))
+
+
+def test_heads_that_do_not_divide_the_auto_width_are_a_clear_error():
+    X, y = rising_or_falling(n=40, n_steps=8)
+    with pytest.raises(ValueError, match=r"n_heads=64 must divide the network's width"):
+        AttentionMLPClassifier(n_heads=64, max_iter=1).fit(X, y)
+    assert (
+        AttentionMLPClassifier(n_heads=64, max_iter=1).fit(X[:, :, 0], y).d_token_ == 64
+    )
