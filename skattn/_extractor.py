@@ -263,11 +263,11 @@ default=None
 
         Returns
         -------
-        tokens : ndarray of shape (n_samples, n_tokens, d_token_)
+        tokens : ndarray of shape (n_samples, n_tokens, `d_token_`)
             The main input's tokens after the last block, in the order of
             :attr:`token_names_` without the CLS token; NaN for the padding tokens
             after a sequence's end. With latent tokens (``n_latent_tokens_``), the
-            latent tokens instead, of shape (n_samples, `n_latent_tokens_`, d_token_).
+            latent tokens instead, of shape (n_samples, `n_latent_tokens_`, `d_token_`).
         """
         chunks = []
         _, batches = self._input_chunks(X)
