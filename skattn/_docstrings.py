@@ -112,8 +112,9 @@ learning_rate : float, default=1e-3
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (passes over the training data). ``"auto"``: 100,
         but 50 when ``fit`` gets sequences on fewer than 3,000 rows (see
-        ``d_token`` and :attr:`max_iter_`), a ``pretrained`` network's too; a fit
-        that continues (``warm_start``) keeps what ``"auto"`` gave the first.
+        ``d_token`` and :attr:`max_iter_`), also when a ``pretrained`` network
+        gives the width; a fit that continues (``warm_start``) keeps what
+        ``"auto"`` gave the first.
 
     early_stopping : bool or "auto", default="auto"
         Whether to hold out ``validation_fraction`` of the training data and stop

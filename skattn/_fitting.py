@@ -342,13 +342,13 @@ class FitMixin(ExplanationsMixin):
         """Set ``d_token_`` (when a network is built: ``d_token``, or for
         ``"auto"`` the pretrained source's or the width for this data) and
         ``max_iter_`` (a continued fit keeps what ``"auto"`` made of it)."""
-        small = (
-            plan.hold_out
-            and self.input_kind_ == "sequence"
-            and n_samples < _SMALL_SEQUENCES_MAX_SAMPLES
-        )
-        sizes = _SMALL_SEQUENCES_NETWORK_SIZE if small else _NETWORK_SIZE
         if plan.start:
+            small = (
+                plan.hold_out
+                and self.input_kind_ == "sequence"
+                and n_samples < _SMALL_SEQUENCES_MAX_SAMPLES
+            )
+            sizes = _SMALL_SEQUENCES_NETWORK_SIZE if small else _NETWORK_SIZE
             width = self.d_token
             if width == "auto":
                 width = sizes["d_token"] if source is None else source_width(source)
