@@ -141,6 +141,34 @@ def summarise(scores: list[Score]) -> list[dict]:
     return rows
 
 
+def summary_markdown(rows: list[dict]) -> str:
+    """README's table from :func:`summarise`'s rows: per dataset, the three pinball
+    losses of skattn and of HGB, then each one's coverage of the 80% interval; in
+    bold the lower loss of the two, and the coverage nearer 80%."""
+    by = {(r["dataset"], r["model"]): r for r in rows}
+    lines = [
+        "| dataset | skattn pinball 10/50/90% | HGB pinball 10/50/90% "
+        "| skattn 80% coverage | HGB 80% coverage |",
+        "|---|---|---|---:|---:|",
+    ]
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        mine, hgb = (by[(dataset, model)] for model in MODELS)
+        losses: tuple[list[str], list[str]] = ([], [])
+        for a, b in zip(mine["pinball"], hgb["pinball"], strict=True):
+            for cells, value, other in ((losses[0], a, b), (losses[1], b, a)):
+                cells.append(f"**{value:.4g}**" if value < other else f"{value:.4g}")
+        gaps = [abs(r["coverage_mean"] - 0.8) for r in (mine, hgb)]
+        coverages = [
+            f"**{r['coverage_mean']:.3f}**"
+            if gap < other
+            else f"{r['coverage_mean']:.3f}"
+            for r, gap, other in zip((mine, hgb), gaps, gaps[::-1], strict=True)
+        ]
+        cells = [dataset, " / ".join(losses[0]), " / ".join(losses[1]), *coverages]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -195,6 +223,7 @@ def main() -> None:
     )
     total = time.perf_counter() - start
     print(f"\ntotal: {total:.0f} s")
+    print("\nREADME's table:\n" + summary_markdown(rows))
     report = {
         "environment": environment(),
         "quantiles": QUANTILES,

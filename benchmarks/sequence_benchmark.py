@@ -79,6 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import argparse
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -646,6 +647,106 @@ def print_table(results: list[Result]) -> None:
     print(format_table(header, rows, left={0, 1, len(header) - 1}))
 
 
+# The summary table of README and the benchmarks page: a row per dataset, a column
+# per model (accuracy, then fit seconds), and skattn's fit time over MiniRocket's.
+SUMMARY_DATASETS = {
+    "GunPoint": "GunPoint (1 channel, 150 steps)",
+    "ItalyPowerDemand": "ItalyPowerDemand (1 channel, 24 steps)",
+    "BasicMotions": "BasicMotions (6 channels, 100 steps)",
+    "JapaneseVowels": "JapaneseVowels (12 channels, 7-29 steps)",
+    SYNTHETIC_LEVEL: "NoisyMeanSign (synthetic, 1 channel, 64 steps)",
+}
+_SKATTN = "AttentionMLPClassifier"
+# (model, column): accuracy with its spread unless deterministic.
+SUMMARY_ACCURACY = (
+    (_SKATTN, "skattn"),
+    ("skattn_table_size", "table size"),
+    ("skattn_linear", "linear tokens"),
+    ("skattn_random_kernels", "random kernels"),
+    ("ridge_cv", "RidgeClassifierCV"),
+    ("1nn", "1-NN"),
+    ("minirocket", "MiniRocket"),
+    ("multirocket_hydra", "MultiRocket-Hydra"),
+    ("quant", "QUANT"),
+)
+SUMMARY_FIT = (
+    (_SKATTN, "skattn fit s"),
+    ("skattn_table_size", "table size fit s"),
+    ("skattn_linear", "linear fit s"),
+    ("skattn_random_kernels", "random kernels fit s"),
+    ("minirocket", "MiniRocket fit s"),
+)
+_DETERMINISTIC = {"ridge_cv", "1nn"}
+
+
+def summary_table(
+    report: dict[str, Any],
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The summary table's header and rows from a report this script wrote.
+
+    Parameters
+    ----------
+    report : dict
+        The JSON report (``results`` of every model on the five datasets).
+
+    Returns
+    -------
+    header, rows : tuple of str, list of tuple of str
+        Cells as README's markdown table and the benchmarks page show them.
+    """
+    by = {(r["dataset"], r["model"]): r for r in report["results"]}
+    header = (
+        "dataset",
+        "skattn",
+        "tokens chosen",
+        *(column for _, column in SUMMARY_ACCURACY[1:]),
+        *(column for _, column in SUMMARY_FIT),
+        "skattn / MiniRocket fit",
+    )
+    rows = []
+    for name, label in SUMMARY_DATASETS.items():
+        skattn = by[(name, _SKATTN)]
+        tokens = skattn["tokens"]
+        counts = ", ".join(
+            f"{kind.replace('_', ' ')} ({tokens.count(kind)}/{len(tokens)})"
+            for kind in sorted(set(tokens))
+        )
+        accuracies = []
+        for model, _ in SUMMARY_ACCURACY:
+            result = by[(name, model)]
+            spread = (
+                "" if model in _DETERMINISTIC else f" ± {result['accuracy_std']:.3f}"
+            )
+            accuracies.append(f"{result['accuracy_mean']:.3f}{spread}")
+        fits = [
+            f"{by[(name, m)]['fit_seconds']:.{2 if m == 'minirocket' else 1}f}"
+            for m, _ in SUMMARY_FIT
+        ]
+        ratio = skattn["fit_seconds"] / by[(name, "minirocket")]["fit_seconds"]
+        rows.append(
+            (label, accuracies[0], counts, *accuracies[1:], *fits, f"{ratio:.1f}")
+        )
+    return header, rows
+
+
+def summary_markdown(report: dict[str, Any]) -> str:
+    """:func:`summary_table` as README's markdown table."""
+    header, rows = summary_table(report)
+    rule = "|" + "|".join("---" for _ in header) + "|"
+    lines = ["| " + " | ".join(line) + " |" for line in (header, *rows)]
+    return "\n".join([lines[0], rule, *lines[1:]])
+
+
+def summary_list_table(report: dict[str, Any]) -> str:
+    """:func:`summary_table` as the benchmarks page's ``list-table`` body."""
+    header, rows = summary_table(report)
+    lines = []
+    for row in (header, *rows):
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines)
+
+
 def write_report(
     results: list[Result], n_seeds: int, total_seconds: float, path: Path
 ) -> None:
@@ -735,6 +836,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\ntotal: {total_seconds:.1f} s on {os.cpu_count()} CPUs")
     write_report(results, args.seeds, total_seconds, args.output)
     print(f"results written to {args.output}")
+    if set(args.datasets) == set(SUMMARY_DATASETS):
+        report = json.loads(Path(args.output).read_text())
+        print("\nREADME's summary table:\n" + summary_markdown(report))
 
 
 if __name__ == "__main__":

@@ -207,7 +207,8 @@ categorical_features : "auto", None or array-like, default="auto"
         "random_kernels". On the sequence benchmark "auto" took the kernels on
         GunPoint, BasicMotions and JapaneseVowels and the linear tokens on
         ItalyPowerDemand and the level task (README, "Sequences").
-        :attr:`sequence_tokenizer_` says what was chosen.
+        :attr:`sequence_tokenizer_` says what was chosen, and
+        :attr:`sequence_tokenizer_scores_` the probe's scores that chose it.
 
     n_cross_blocks : int, default=1
         With :class:`TwoInputs`, the number of cross-attention blocks (each followed
@@ -332,6 +333,12 @@ n_features_in_ : int
     sequence_tokenizer_ : {"linear", "random_kernels"} or None
         The tokens of the sequence input (the resolved ``sequence_tokenizer``);
         None when no input is sequences.
+
+    sequence_tokenizer_scores_ : dict or None
+        With ``sequence_tokenizer="auto"``, the probe's scores that chose the
+        tokens: ``"linear"`` and ``"random_kernels"`` (out-of-fold accuracy, or
+        R2, of ridge models on raw values and on kernel features) and
+        ``"standard_error"`` of their difference; None when no probe chose.
 
     feature_importances_ : ndarray of shape (`n_features_in_`,)
         Attention-based importance of each column, summing to one: the CLS

@@ -239,11 +239,17 @@ def test_auto_takes_kernels_for_shapes_and_linear_tokens_for_levels(make_data, c
     assert (auto.module_.main.tokenizer.kernels is not None) == (
         chosen == "random_kernels"
     )
+    # The probe's scores say why: the kernels win by more than 1.5 standard errors.
+    scores = auto.sequence_tokenizer_scores_
+    assert set(scores) == {"linear", "random_kernels", "standard_error"}
+    lead = scores["random_kernels"] - scores["linear"]
+    assert (lead > 1.5 * scores["standard_error"]) == (chosen == "random_kernels")
     # The model is the one that the chosen tokenizer makes when asked for.
     asked = AttentionMLPClassifier(max_iter=3, **dict(FAST, sequence_tokenizer=chosen))
     np.testing.assert_array_equal(
         auto.predict_proba(X), asked.fit(X, y).predict_proba(X)
     )
+    assert asked.sequence_tokenizer_scores_ is None  # nothing was chosen
 
 
 def test_the_probe_scores_kernels_and_raw_values_by_cross_validation():
@@ -408,8 +414,11 @@ def test_auto_takes_linear_tokens_without_a_target_and_per_input():
     pair = AttentionMLPClassifier(max_iter=1, **FAST).fit(TwoInputs(X, level), y)
     main, context = pair._input.parts()
     assert (main.tokens, context.tokens) == ("random_kernels", "linear")
+    assert pair.sequence_tokenizer_scores_ == main.tokenizer_scores_  # the main's
+    assert extractor.sequence_tokenizer_scores_ is None  # no probe without y
     table = AttentionMLPClassifier(max_iter=1, **FAST).fit(X[:, :, 0], y)
     assert table.sequence_tokenizer_ is None
+    assert table.sequence_tokenizer_scores_ is None
 
 
 def test_pretrained_models_keep_their_tokenizer():
@@ -458,6 +467,57 @@ def test_a_crafted_kernel_state_is_refused(attribute, value, message):
     setattr(crafted._input, attribute, value)
     with pytest.raises(ValueError, match=message):
         crafted._check_state()
+
+
+def test_the_probe_scores_are_kept_in_files_and_pickles(tmp_path):
+    pytest.importorskip("skops")
+    pytest.importorskip("safetensors")
+    from skattn import load_model, save_model
+
+    X, y = centred_bump_or_spike()
+    clf = AttentionMLPClassifier(max_iter=1, **FAST).fit(X, y)
+    scores = clf.sequence_tokenizer_scores_
+    assert clf.sequence_tokenizer_ == "random_kernels" and scores is not None
+    save_model(clf, tmp_path / "auto.skattn")
+    assert load_model(tmp_path / "auto.skattn").sequence_tokenizer_scores_ == scores
+    assert pickle.loads(pickle.dumps(clf)).sequence_tokenizer_scores_ == scores
+    # A copy, not the model's own: changing it changes nothing fitted.
+    clf.sequence_tokenizer_scores_["linear"] = 2.0
+    assert clf.sequence_tokenizer_scores_ == scores
+    # A model of before the scores were kept has none to say.
+    del clf._input.tokenizer_scores_
+    clf._check_state()
+    assert clf.sequence_tokenizer_scores_ is None
+
+
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        ({"linear": 0.9}, "not None or a dict of floats"),
+        ("0.9", "not None or a dict of floats"),
+        (
+            {"linear": 1, "random_kernels": 0.5, "standard_error": 0.1},
+            "not None or a dict of floats",
+        ),
+        (  # linear tokens scored higher: the kernels made were not chosen
+            {"linear": 0.9, "random_kernels": 0.5, "standard_error": 0.1},
+            "did not choose 'random_kernels' tokens",
+        ),
+    ],
+)
+def test_crafted_probe_scores_are_refused(scores, message):
+    X, y = centred_bump_or_spike(n=60)
+    clf = AttentionMLPClassifier(max_iter=1, **FAST).fit(X, y)
+    assert clf.sequence_tokenizer_ == "random_kernels"
+    crafted = copy.deepcopy(clf)
+    crafted._input.tokenizer_scores_ = scores
+    with pytest.raises(ValueError, match=message):
+        crafted._check_state()
+    # Scores on tokens that were asked for, not chosen, are refused too.
+    asked = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
+    asked._input.tokenizer_scores_ = dict(clf.sequence_tokenizer_scores_)
+    with pytest.raises(ValueError, match="sequence_tokenizer='random_kernels'"):
+        asked._check_state()
 
 
 def test_a_state_of_auto_without_its_choice_is_refused():

@@ -291,6 +291,10 @@ class SequenceInput(SingleInput):
     sequence_tokenizer_ : {"linear", "random_kernels"}
         The tokens made (inputs fitted before "auto" existed lack it: they made
         ``sequence_tokenizer``'s).
+    tokenizer_scores_ : dict or None
+        With "auto", after :meth:`choose_tokens`: the probe's scores that chose
+        (see :func:`~skattn._inputs.tokenizer_choice.probe_scores`), None when
+        the probe could not run. Inputs fitted before it was kept lack it.
     """
 
     kind = "sequence"
@@ -389,6 +393,8 @@ class SequenceInput(SingleInput):
             seed=self.random_state,
             weight=weight,
         )
+        # Kept, so that the fitted model can say why it took the tokens it took.
+        self.tokenizer_scores_ = None if scores is None else dict(scores)
         if choose_tokenizer(scores) == "random_kernels":
             self._fit_tokens(X, "random_kernels", state)
 
@@ -446,8 +452,33 @@ class SequenceInput(SingleInput):
                 )  # fmt: skip
         elif self.sequence_tokenizer == "auto":
             raise checks.state_error(self, "sequence_tokenizer_", "is missing")
+        if "tokenizer_scores_" in vars(self):  # else no probe, or from before
+            self._check_tokenizer_scores()
         if self.tokens == "random_kernels":
             self._check_kernel_state(n_channels)
+
+    def _check_tokenizer_scores(self) -> None:
+        """The probe's scores: None, or the three numbers of
+        :func:`~skattn._inputs.tokenizer_choice.probe_scores`, of a probe that
+        ran (``sequence_tokenizer="auto"``) and chose the tokens made."""
+        scores = self.tokenizer_scores_
+        if scores is None:
+            return
+        keys = {"linear", "random_kernels", "standard_error"}
+        if (
+            not isinstance(scores, dict)
+            or set(scores) != keys
+            or not all(type(v) is float for v in scores.values())
+        ):
+            raise checks.state_error(
+                self, "tokenizer_scores_", f"is not None or a dict of floats keyed "
+                f"{sorted(keys)}"
+            )  # fmt: skip
+        if self.sequence_tokenizer != "auto" or choose_tokenizer(scores) != self.tokens:
+            raise checks.state_error(
+                self, "tokenizer_scores_", f"did not choose {self.tokens!r} tokens "
+                f"(sequence_tokenizer={self.sequence_tokenizer!r})"
+            )  # fmt: skip
 
     def _check_kernel_state(self, n_channels: int) -> None:
         dilations = checks.array(self, "kernel_dilations_", kinds="i")

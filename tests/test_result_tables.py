@@ -1,0 +1,68 @@
+"""The result tables of README and the benchmarks page are what the benchmarks' own
+formatting makes of the stored results: a table cannot be edited by hand away from
+its JSON, and a re-run's tables are pasted, not retyped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import load_benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = (ROOT / "README.md").read_text()
+BENCHMARKS_PAGE = (ROOT / "docs" / "user_guide" / "benchmarks.rst").read_text()
+
+
+def stored(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("results", "std"),
+    [
+        ("accuracy", False),  # the mid-sized suite
+        ("accuracy_small", True),  # the small tables, with the seeds' spread
+        ("accuracy_small_ablation", True),  # the routes measured
+    ],
+)
+def test_readme_accuracy_grids_are_the_benchmarks_own(results, std):
+    bench = load_benchmark("accuracy_benchmark")
+    summary = stored(results)["summary"]
+    for value in ("score", "fit_s"):
+        grid = bench.markdown(*bench.score_grid(summary, value, std=std))
+        assert grid in README, f"README's {results} {value} table is not the JSON's"
+
+
+def test_the_sequence_summary_is_the_benchmarks_own():
+    bench = load_benchmark("sequence_benchmark")
+    report = stored("sequence")
+    assert bench.summary_markdown(report) in README
+    assert bench.summary_list_table(report) in BENCHMARKS_PAGE
+    # The ratio column is skattn's fit over MiniRocket's, from the same rows.
+    header, rows = bench.summary_table(report)
+    gunpoint = dict(zip(header, rows[0], strict=True))
+    by = {(r["dataset"], r["model"]): r for r in report["results"]}
+    ratio = (
+        by[("GunPoint", "AttentionMLPClassifier")]["fit_seconds"]
+        / by[("GunPoint", "minirocket")]["fit_seconds"]
+    )
+    assert gunpoint["skattn / MiniRocket fit"] == f"{ratio:.1f}"
+
+
+def test_the_quantile_table_is_the_benchmarks_own():
+    bench = load_benchmark("quantile_benchmark")
+    table = bench.summary_markdown(stored("quantile")["results"])
+    assert table in README
+    # Bold marks the lower loss of the two models, cell by cell.
+    diamonds = table.splitlines()[2]
+    assert diamonds.startswith("| diamonds | **0.01761** / ")
+
+
+def test_the_multi_output_table_is_the_benchmarks_own():
+    bench = load_benchmark("multi_output_benchmark")
+    report = stored("multi_output")
+    kinds = {name: task["kind"] for name, task in report["tasks"].items()}
+    assert bench.summary_markdown(report["results"], kinds) in README
