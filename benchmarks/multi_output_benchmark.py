@@ -272,8 +272,6 @@ def main() -> None:
     )
     total = time.perf_counter() - start
     print(f"\ntotal: {total:.0f} s")
-    kinds = {name: task.kind for name, task in tasks.items()}
-    print("\nREADME's table:\n" + summary_markdown(rows, kinds))
     report = {
         "environment": environment(),
         "tasks": {
@@ -287,6 +285,9 @@ def main() -> None:
     }
     write_json(report, args.output, ensure_ascii=False)
     print(f"wrote {args.output}")
+    if {r["model"] for r in rows} <= set(README_MODELS):  # README's models only
+        kinds = {name: task.kind for name, task in tasks.items()}
+        print("\nREADME's table:\n" + summary_markdown(rows, kinds))
 
 
 if __name__ == "__main__":

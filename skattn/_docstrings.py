@@ -336,9 +336,10 @@ n_features_in_ : int
 
     sequence_tokenizer_scores_ : dict or None
         With ``sequence_tokenizer="auto"``, the probe's scores that chose the
-        tokens: ``"linear"`` and ``"random_kernels"`` (out-of-fold accuracy, or
-        R2, of ridge models on raw values and on kernel features) and
-        ``"standard_error"`` of their difference; None when no probe chose.
+        tokens: ``"linear"`` and ``"random_kernels"`` (out-of-fold scores of
+        ridge models on raw values and on kernel features: accuracy for a
+        single-output classifier, else R2) and ``"standard_error"`` of their
+        difference; None when no probe chose.
 
     feature_importances_ : ndarray of shape (`n_features_in_`,)
         Attention-based importance of each column, summing to one: the CLS

@@ -416,16 +416,19 @@ class FitMixin(ExplanationsMixin):
     @property
     def sequence_tokenizer_scores_(self) -> dict[str, float] | None:
         """What chose the tokens of ``sequence_tokenizer="auto"``: the probe's
-        out-of-fold scores (accuracy, or R2 for a regression target) of a ridge
-        model on the series' raw values (``"linear"``) and on their
-        random-kernel features (``"random_kernels"``), and the standard error of
-        their difference (``"standard_error"``); the kernels are taken when they
-        score higher by more than 1.5 standard errors (with two sequence inputs,
-        the main one's). A ``pretrained`` fit takes its source's tokens, and its
-        scores with them. None when no probe chose the tokens (a
-        ``sequence_tokenizer`` given, a source fitted without labels, a class
-        with too few rows to compare, a model fitted before the scores were
-        kept) or when no input is sequences."""
+        out-of-fold scores of a ridge model on the series' raw values
+        (``"linear"``) and on their random-kernel features (``"random_kernels"``),
+        and the standard error of their difference (``"standard_error"``); the
+        kernels are taken when they score higher by more than 1.5 standard errors
+        (with two sequence inputs, the main one's). The score is the accuracy for
+        a single-output classifier, else R2 pooled over the outputs (of the class
+        indices, for a multi-output classifier); weighted when the training
+        weights (``sample_weight`` times class weights) are unequal. A
+        ``pretrained`` fit takes its source's tokens, and its scores with them.
+        None when no probe chose the tokens (a ``sequence_tokenizer`` given, a
+        source fitted without labels, a class with too few rows to compare, a
+        model fitted before the scores were kept) or when no input is
+        sequences."""
         check_is_fitted(self)
         for part in self._input.parts():
             if isinstance(part, SequenceInput):

@@ -27,7 +27,11 @@ def load_benchmark(name: str) -> ModuleType:
         # Registered first: dataclasses of a script with postponed annotations
         # look their module up there while the class is made.
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
     finally:
         sys.path.remove(str(BENCHMARKS))
     return module

@@ -426,9 +426,16 @@ def test_pretrained_models_keep_their_tokenizer():
     source = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
     with pytest.raises(ValueError, match="sequence_tokenizer"):
         AttentionMLPClassifier(max_iter=1, pretrained=source, **LINEAR).fit(X, y)
-    # "auto" takes the source's tokens, chosen or asked for.
+    # "auto" takes the source's tokens, chosen or asked for (and the scores that
+    # chose them, if a probe did).
     tuned = AttentionMLPClassifier(max_iter=1, pretrained=source, **FAST).fit(X, y)
     assert tuned.sequence_tokenizer_ == "random_kernels"
+    assert tuned.sequence_tokenizer_scores_ is None
+    chosen = AttentionMLPClassifier(max_iter=1, **FAST).fit(*centred_bump_or_spike())
+    scores = chosen.sequence_tokenizer_scores_
+    X, y = centred_bump_or_spike(n=60)
+    tuned = AttentionMLPClassifier(max_iter=1, pretrained=chosen, **FAST).fit(X, y)
+    assert scores is not None and tuned.sequence_tokenizer_scores_ == scores
 
 
 def test_kernel_buffers_are_not_saved_with_the_weights(tmp_path):
@@ -490,34 +497,73 @@ def test_the_probe_scores_are_kept_in_files_and_pickles(tmp_path):
     assert clf.sequence_tokenizer_scores_ is None
 
 
+@pytest.fixture(scope="module")
+def chosen_kernels():
+    """A model whose probe chose the kernels (one epoch)."""
+    X, y = centred_bump_or_spike(n=60)
+    clf = AttentionMLPClassifier(max_iter=1, **FAST).fit(X, y)
+    assert clf.sequence_tokenizer_ == "random_kernels"
+    return clf
+
+
 @pytest.mark.parametrize(
     ("scores", "message"),
     [
-        ({"linear": 0.9}, "not None or a dict of floats"),
-        ("0.9", "not None or a dict of floats"),
+        ({"linear": 0.9}, r"not None or a dict of floats .* \(got \['linear'\]\)"),
+        ("0.9", r"\(got str\)"),
         (
             {"linear": 1, "random_kernels": 0.5, "standard_error": 0.1},
             "not None or a dict of floats",
         ),
         (  # linear tokens scored higher: the kernels made were not chosen
             {"linear": 0.9, "random_kernels": 0.5, "standard_error": 0.1},
-            "did not choose 'random_kernels' tokens",
+            "chose 'linear' tokens, but the tokens are 'random_kernels'",
+        ),
+        (None, "chose 'linear' tokens"),  # no probe ran: fit takes linear tokens
+        (
+            {"linear": 0.5, "random_kernels": 1.5, "standard_error": 0.1},
+            "a score above 1",
+        ),
+        (
+            {"linear": 0.5, "random_kernels": 0.9, "standard_error": -0.1},
+            "negative standard error",
         ),
     ],
 )
-def test_crafted_probe_scores_are_refused(scores, message):
-    X, y = centred_bump_or_spike(n=60)
-    clf = AttentionMLPClassifier(max_iter=1, **FAST).fit(X, y)
-    assert clf.sequence_tokenizer_ == "random_kernels"
-    crafted = copy.deepcopy(clf)
+def test_crafted_probe_scores_are_refused(chosen_kernels, scores, message):
+    crafted = copy.deepcopy(chosen_kernels)
     crafted._input.tokenizer_scores_ = scores
     with pytest.raises(ValueError, match=message):
         crafted._check_state()
-    # Scores on tokens that were asked for, not chosen, are refused too.
+
+
+def test_probe_scores_of_tokens_asked_for_are_refused(chosen_kernels):
+    X, y = centred_bump_or_spike(n=60)
     asked = AttentionMLPClassifier(max_iter=1, **KERNELS).fit(X, y)
-    asked._input.tokenizer_scores_ = dict(clf.sequence_tokenizer_scores_)
-    with pytest.raises(ValueError, match="sequence_tokenizer='random_kernels'"):
+    asked._input.tokenizer_scores_ = chosen_kernels.sequence_tokenizer_scores_
+    with pytest.raises(ValueError, match="only 'auto' runs the probe"):
         asked._check_state()
+
+
+def test_probe_scores_that_fit_can_make_load(tmp_path):
+    pytest.importorskip("skops")
+    pytest.importorskip("safetensors")
+    from skattn import load_model, save_model
+
+    X, y = noisy_mean_sign(n=60)
+    clf = AttentionMLPClassifier(max_iter=1, **FAST).fit(X, y)
+    assert clf.sequence_tokenizer_ == "linear"
+    # A probe that could not run (None), or whose scores came out NaN, keeps the
+    # linear tokens: both states load.
+    nan = float("nan")
+    for scores in (None, {"linear": nan, "random_kernels": nan, "standard_error": nan}):
+        clf._input.tokenizer_scores_ = scores
+        save_model(clf, tmp_path / "linear.skattn")
+        loaded = load_model(tmp_path / "linear.skattn").sequence_tokenizer_scores_
+        if scores is None:
+            assert loaded is None
+        else:
+            assert set(loaded) == set(scores) and np.isnan(list(loaded.values())).all()
 
 
 def test_a_state_of_auto_without_its_choice_is_refused():

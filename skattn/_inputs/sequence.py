@@ -458,26 +458,42 @@ class SequenceInput(SingleInput):
             self._check_kernel_state(n_channels)
 
     def _check_tokenizer_scores(self) -> None:
-        """The probe's scores: None, or the three numbers of
-        :func:`~skattn._inputs.tokenizer_choice.probe_scores`, of a probe that
-        ran (``sequence_tokenizer="auto"``) and chose the tokens made."""
+        """The probe's scores, as :meth:`choose_tokens` keeps them: set only by
+        ``sequence_tokenizer="auto"``; None (no probe could run: linear tokens) or
+        the three floats of :func:`~skattn._inputs.tokenizer_choice.probe_scores`
+        (scores at most 1, a standard error not negative; NaN allowed), which
+        choose the tokens made."""
         scores = self.tokenizer_scores_
-        if scores is None:
-            return
+        if self.sequence_tokenizer != "auto":
+            raise checks.state_error(
+                self, "tokenizer_scores_", "is set, but sequence_tokenizer is "
+                f"{self.sequence_tokenizer!r} (only 'auto' runs the probe)"
+            )  # fmt: skip
         keys = {"linear", "random_kernels", "standard_error"}
-        if (
+        if scores is not None and (
             not isinstance(scores, dict)
             or set(scores) != keys
             or not all(type(v) is float for v in scores.values())
         ):
+            got = sorted(scores) if isinstance(scores, dict) else type(scores).__name__
             raise checks.state_error(
                 self, "tokenizer_scores_", f"is not None or a dict of floats keyed "
-                f"{sorted(keys)}"
+                f"{sorted(keys)} (got {got})"
             )  # fmt: skip
-        if self.sequence_tokenizer != "auto" or choose_tokenizer(scores) != self.tokens:
+        if scores is not None and (
+            scores["linear"] > 1
+            or scores["random_kernels"] > 1
+            or scores["standard_error"] < 0
+        ):
             raise checks.state_error(
-                self, "tokenizer_scores_", f"did not choose {self.tokens!r} tokens "
-                f"(sequence_tokenizer={self.sequence_tokenizer!r})"
+                self, "tokenizer_scores_", f"holds {scores}: a score above 1 or a "
+                "negative standard error"
+            )  # fmt: skip
+        chosen = choose_tokenizer(scores)
+        if chosen != self.tokens:
+            raise checks.state_error(
+                self, "tokenizer_scores_", f"chose {chosen!r} tokens, but the tokens "
+                f"are {self.tokens!r}"
             )  # fmt: skip
 
     def _check_kernel_state(self, n_channels: int) -> None:
