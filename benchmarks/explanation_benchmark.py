@@ -133,6 +133,34 @@ def rank_correlation(importances: np.ndarray, permutation: np.ndarray) -> float:
     return float(spearmanr(importances, permutation).statistic)
 
 
+def summary_markdown(results: list[dict], regression: set[str]) -> str:
+    """README's table from the JSON's results: per dataset, the features, the mean
+    test score (R² for the datasets in ``regression``), the Spearman correlation of
+    ``feature_importances_`` (mean over the seeds, then each seed), that of the
+    value-norm-weighted attention, and the mean top-3 overlap."""
+    lines = [
+        "| dataset | features | test score | Spearman, `feature_importances_` "
+        "| Spearman, value norm | top 3 shared |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    for dataset in dict.fromkeys(r["dataset"] for r in results):
+        mine = [r for r in results if r["dataset"] == dataset]
+        spearman = [r["spearman"] for r in mine]
+        score = f"{np.mean([r['test_score'] for r in mine]):.3f}"
+        cells = [
+            dataset,
+            str(mine[0]["n_features"]),
+            f"{score} (R²)" if dataset in regression else score,
+            f"{np.nanmean(spearman):+.2f} ("
+            + ", ".join(f"{v:+.2f}" for v in spearman)
+            + ")",
+            f"{np.nanmean([r['spearman_value_norm'] for r in mine]):+.2f}",
+            f"{np.mean([r['top_overlap'] for r in mine]):.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Run the comparison, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -143,8 +171,11 @@ def main() -> None:
     suite = require_suite()
     warnings.simplefilter("ignore", ConvergenceWarning)
     results = []
+    regression = set()
     for name in args.datasets:
         data = suite.load(name)
+        if data["task"] == "regression":
+            regression.add(name)
         X, y = data["X"], data["y"]
         splits = suite.splits(name, n_seeds=args.seeds)
         for seed, (train, test) in enumerate(splits):
@@ -234,6 +265,8 @@ def main() -> None:
     }
     write_json(report, args.output, ensure_ascii=False)
     print(f"results written to {args.output}")
+    table = summary_markdown(report["results"], regression)
+    print("\nREADME's table:\n" + table)
 
 
 if __name__ == "__main__":

@@ -75,3 +75,10 @@ def test_the_multi_output_table_is_the_benchmarks_own():
     report = stored("multi_output")
     kinds = {name: task["kind"] for name, task in report["tasks"].items()}
     assert whole_block(bench.summary_markdown(report["results"], kinds), README)
+
+
+def test_the_explanation_table_is_the_benchmarks_own():
+    bench = load_benchmark("explanation_benchmark")
+    # concrete is the one regression table of the six (its score is R²).
+    table = bench.summary_markdown(stored("explanation")["results"], {"concrete"})
+    assert whole_block(table, README)
