@@ -737,16 +737,6 @@ def summary_markdown(report: dict[str, Any]) -> str:
     return "\n".join([lines[0], rule, *lines[1:]])
 
 
-def summary_list_table(report: dict[str, Any]) -> str:
-    """:func:`summary_table` as the benchmarks page's ``list-table`` body."""
-    header, rows = summary_table(report)
-    lines = []
-    for row in (header, *rows):
-        lines.append(f"   * - {row[0]}")
-        lines += [f"     - {cell}" for cell in row[1:]]
-    return "\n".join(lines)
-
-
 def write_report(
     results: list[Result], n_seeds: int, total_seconds: float, path: Path
 ) -> None:

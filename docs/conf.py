@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 # The gallery trains torch models in this process next to scikit-learn: with OpenMP's
 # default active wait policy their thread pools can slow each other down many times
@@ -249,24 +250,38 @@ _write_demo_table(
 # Laid out by the benchmark's own score_grid from benchmarks/results/accuracy.json
 # (accuracy_*.inc) and accuracy_small.json (accuracy_small_*.inc, with the seeds'
 # standard deviation).
-def _write_accuracy_tables(
-    results: Path, folder: Path, prefix: str = "accuracy", std: bool = False
-) -> None:
+def _benchmark(name: str) -> Any:
+    """The script ``benchmarks/<name>.py`` as a module (its ``main`` not run)."""
     spec = importlib.util.spec_from_file_location(
-        "accuracy_benchmark", DOCS_DIR.parent / "benchmarks" / "accuracy_benchmark.py"
+        name, DOCS_DIR.parent / "benchmarks" / f"{name}.py"
     )
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
+    sys.modules[name] = bench  # dataclasses of the script look their module up
     spec.loader.exec_module(bench)
+    return bench
+
+
+def _write_list_table(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], path: Path
+) -> None:
+    """A ``list-table`` of ``header`` and ``rows`` written to ``path``."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in (header, *rows):
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}".rstrip() for cell in row[1:]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _write_accuracy_tables(
+    results: Path, folder: Path, prefix: str = "accuracy", std: bool = False
+) -> None:
+    bench = _benchmark("accuracy_benchmark")
     summary = json.loads(results.read_text())["summary"]
     for value in ("score", "fit_s"):
         header, rows = bench.score_grid(summary, value, std=std)
-        lines = [".. list-table::", "   :header-rows: 1", ""]
-        for row in (header, *rows):
-            lines.append(f"   * - {row[0]}")
-            lines += [f"     - {cell}".rstrip() for cell in row[1:]]
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{prefix}_{value}.inc").write_text("\n".join(lines) + "\n")
+        _write_list_table(header, rows, folder / f"{prefix}_{value}.inc")
 
 
 _write_accuracy_tables(
@@ -278,6 +293,19 @@ _write_accuracy_tables(
     DOCS_DIR / "generated",
     prefix="accuracy_small",
     std=True,
+)
+
+
+# -- The sequence benchmark's summary (user_guide/benchmarks.rst) --------------------
+# Laid out by the benchmark's own summary_table from benchmarks/results/sequence.json,
+# the table README shows too.
+_write_list_table(
+    *_benchmark("sequence_benchmark").summary_table(
+        json.loads(
+            (DOCS_DIR.parent / "benchmarks" / "results" / "sequence.json").read_text()
+        )
+    ),
+    DOCS_DIR / "generated" / "sequence_summary.inc",
 )
 
 

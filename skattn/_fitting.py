@@ -407,11 +407,8 @@ class FitMixin(ExplanationsMixin):
         """The tokens of the sequence input: ``"linear"`` or ``"random_kernels"``
         (the resolved ``sequence_tokenizer``), or None when no input is sequences
         (with two sequence inputs, the main one's)."""
-        check_is_fitted(self)
-        for part in self._input.parts():
-            if isinstance(part, SequenceInput):
-                return part.tokens
-        return None
+        part = self._sequence_part()
+        return None if part is None else part.tokens
 
     @property
     def sequence_tokenizer_scores_(self) -> dict[str, float] | None:
@@ -429,11 +426,16 @@ class FitMixin(ExplanationsMixin):
         source fitted without labels, a class with too few rows to compare, a
         model fitted before the scores were kept) or when no input is
         sequences."""
+        part = self._sequence_part()
+        scores = None if part is None else vars(part).get("tokenizer_scores_")
+        return None if scores is None else dict(scores)
+
+    def _sequence_part(self) -> SequenceInput | None:
+        """The first (main) sequence input of the fitted encoding, or None."""
         check_is_fitted(self)
         for part in self._input.parts():
             if isinstance(part, SequenceInput):
-                scores = vars(part).get("tokenizer_scores_")
-                return None if scores is None else dict(scores)
+                return part
         return None
 
     def _resolve_latent_tokens(self) -> int | None:
