@@ -40,13 +40,15 @@ Two more show skattn's other kinds of input:
   sequence). The mean cross-attention of the CLS token over the sequence steps is
   printed for a few test samples and stored.
 
-skattn settings: the estimators' defaults (2 blocks, ``d_token=64``, 4 heads,
-``learning_rate=1e-3``, ``max_iter=100`` epochs, ``batch_size="auto"``,
-``early_stopping="auto"``, which is off below 10,000 rows) with ``random_state=0``.
-Without a validation split, training stops when the training loss has not improved
-by ``tol`` for ``n_iter_no_change=10`` epochs, or after 100 epochs with a
-``ConvergenceWarning``; warnings are left visible on purpose. Every random state in
-the script is 0.
+skattn settings: the estimators' defaults with ``random_state=0``: 2 blocks,
+``d_token="auto"`` (64; 32 for the sequences), 4 heads, ``learning_rate=1e-3``,
+``max_iter="auto"`` epochs (100; 50 for the sequences) on a cosine schedule,
+``batch_size="auto"``, ``n_members="auto"`` (below 3,000 rows of a table, five
+cross-fitted networks, each stopped on the fold it holds out; the sequences get one
+network), ``early_stopping="auto"`` (on for those members; the single networks of
+the sequence tasks train without a hold-out, below 2,000 rows, and stop when the
+training loss stalls) and ``n_threads="auto"`` (one torch thread below 3,000 rows).
+Warnings are left visible on purpose. Every random state in the script is 0.
 
 The table printed shows accuracy and ROC AUC (binary only) for classification, R^2
 and RMSE for regression, the wall-clock seconds of ``fit`` and ``predict``, and the

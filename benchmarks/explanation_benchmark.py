@@ -133,32 +133,49 @@ def rank_correlation(importances: np.ndarray, permutation: np.ndarray) -> float:
     return float(spearmanr(importances, permutation).statistic)
 
 
-def summary_markdown(results: list[dict], regression: set[str]) -> str:
-    """README's table from the JSON's results: per dataset, the features, the mean
-    test score (R² for the datasets in ``regression``), the Spearman correlation of
-    ``feature_importances_`` (mean over the seeds, then each seed), that of the
-    value-norm-weighted attention, and the mean top-3 overlap."""
-    lines = [
-        "| dataset | features | test score | Spearman, `feature_importances_` "
-        "| Spearman, value norm | top 3 shared |",
-        "|---|---:|---:|---|---:|---:|",
-    ]
+def summary_table(
+    results: list[dict], regression: set[str]
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The summary as (header, rows) from the JSON's results: per dataset, the
+    features, the mean test score (R² for the datasets in ``regression``), the
+    Spearman correlation of ``feature_importances_`` (mean over the seeds, then
+    each seed), that of the value-norm-weighted attention, and the mean top-3
+    overlap."""
+    header = (
+        "dataset",
+        "features",
+        "test score",
+        "Spearman, `feature_importances_`",
+        "Spearman, value norm",
+        "top 3 shared",
+    )
+    lines = []
     for dataset in dict.fromkeys(r["dataset"] for r in results):
         mine = [r for r in results if r["dataset"] == dataset]
         spearman = [r["spearman"] for r in mine]
         score = f"{np.mean([r['test_score'] for r in mine]):.3f}"
-        cells = [
-            dataset,
-            str(mine[0]["n_features"]),
-            f"{score} (R²)" if dataset in regression else score,
-            f"{np.nanmean(spearman):+.2f} ("
-            + ", ".join(f"{v:+.2f}" for v in spearman)
-            + ")",
-            f"{np.nanmean([r['spearman_value_norm'] for r in mine]):+.2f}",
-            f"{np.mean([r['top_overlap'] for r in mine]):.1f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        lines.append(
+            (
+                dataset,
+                str(mine[0]["n_features"]),
+                f"{score} (R²)" if dataset in regression else score,
+                f"{np.nanmean(spearman):+.2f} ("
+                + ", ".join(f"{v:+.2f}" for v in spearman)
+                + ")",
+                f"{np.nanmean([r['spearman_value_norm'] for r in mine]):+.2f}",
+                f"{np.mean([r['top_overlap'] for r in mine]):.1f}",
+            )
+        )
+    return header, lines
+
+
+def summary_markdown(results: list[dict], regression: set[str]) -> str:
+    """README's table: :func:`summary_table` in markdown."""
+    header, lines = summary_table(results, regression)
+    return "\n".join(
+        ["| " + " | ".join(header) + " |", "|---|---:|---:|---|---:|---:|"]
+        + ["| " + " | ".join(line) + " |" for line in lines]
+    )
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ splits of each table):
   y, z) and log price. Training rows capped at ``--max-train-rows`` (5,000 by
   default, a random subset fixed by the seed); the test rows are the split's.
 
-Models, all at their defaults: ``AttentionMLPClassifier`` (one network for every
+Models, all at their defaults: ``AttentionMLPClassifier`` (one model for every
+column: below 3,000 training rows five cross-fitted networks, each predicting every
 column), ``MultiOutputClassifier(HistGradientBoostingClassifier())`` (one model per
 column), and scikit-learn's ``MLPClassifier`` after a ``StandardScaler`` (natively
 multi-label; wrapped in ``MultiOutputClassifier`` for diamonds, since it does not take
@@ -191,7 +192,7 @@ def summarise(scores: list[Score]) -> list[dict]:
 # README's names of the models, by task kind ("the MLP" is one network for labels,
 # one per column for classes).
 README_MODELS = {
-    "AttentionMLPClassifier": "skattn (one network)",
+    "AttentionMLPClassifier": "skattn (one model)",
     "MultiOutputClassifier(HGB)": "`MultiOutputClassifier(HGB)`",
     "MLPClassifier": {
         "multi-label": "`MLPClassifier` (scaled)",
@@ -200,13 +201,14 @@ README_MODELS = {
 }
 
 
-def summary_markdown(rows: list[dict], kinds: dict[str, str]) -> str:
-    """README's table from :func:`summarise`'s rows (``kinds``: each task's kind):
-    in bold, per task, the best subset and mean accuracy and the lowest log loss."""
-    lines = [
-        "| task | model | subset accuracy | mean accuracy | log loss | fit s |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
+def summary_table(
+    rows: list[dict], kinds: dict[str, str]
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The summary as (header, rows) from :func:`summarise`'s rows (``kinds``: each
+    task's kind), models by README's names: in bold, per task, the best subset
+    and mean accuracy and the lowest log loss."""
+    header = ("task", "model", "subset accuracy", "mean accuracy", "log loss", "fit s")
+    lines = []
     for task in dict.fromkeys(r["task"] for r in rows):
         mine = [r for r in rows if r["task"] == task]
         best = {
@@ -224,8 +226,17 @@ def summary_markdown(rows: list[dict], kinds: dict[str, str]) -> str:
             loss = f"{r['log_loss']:.3f}"
             cells.append(f"**{loss}**" if r["log_loss"] == best["log_loss"] else loss)
             cells.append(f"{r['fit_seconds']:.1f}")
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            lines.append(tuple(cells))
+    return header, lines
+
+
+def summary_markdown(rows: list[dict], kinds: dict[str, str]) -> str:
+    """README's table: :func:`summary_table` in markdown."""
+    header, lines = summary_table(rows, kinds)
+    return "\n".join(
+        ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|"]
+        + ["| " + " | ".join(line) + " |" for line in lines]
+    )
 
 
 def main() -> None:

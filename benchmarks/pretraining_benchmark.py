@@ -283,6 +283,94 @@ def summarise(scores: list[Score]) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, wins
 
 
+def summary_tables(
+    rows: list[dict[str, Any]],
+) -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
+    """README's two tables from :func:`summarise`'s rows, as (header, rows): the
+    pipeline without labels against the linear model on raw features, then the
+    classifier with a share of the labels, from scratch or pretrained. In bold, the
+    higher of the two models compared, at the precision shown (none when they
+    print the same)."""
+    by = {(r["dataset"], r["model"]): r for r in rows}
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+
+    def compared(first: dict, second: dict, key: str, std: bool) -> list[str]:
+        shown = [
+            f"{r[key + '_mean']:.3f}" + (f" ± {r[key + '_std']:.3f}" if std else "")
+            for r in (first, second)
+        ]
+        means = [float(cell.split(" ")[0]) for cell in shown]
+        if means[0] != means[1]:
+            best = int(means[1] > means[0])
+            shown[best] = f"**{shown[best]}**"
+        return shown
+
+    unlabelled = [
+        (
+            name,
+            *compared(
+                by[(name, "lr_raw")], by[(name, "lr_on_extractor")], "accuracy", True
+            ),
+            f"{by[(name, 'lr_on_extractor')]['fit_seconds']:.0f}",
+        )
+        for name in datasets
+    ]
+    few_labels = []
+    for fraction in LABEL_FRACTIONS:
+        share = f"{fraction:.0%}"
+        for name in datasets:
+            scratch = by[(name, f"scratch@{share}")]
+            pretrained = by[(name, f"pretrained@{share}")]
+            raw = by[(name, f"lr_raw@{share}")]
+            few_labels.append(
+                (
+                    name,
+                    f"{share} ({scratch['n_labelled']})",
+                    *compared(scratch, pretrained, "accuracy", True),
+                    f"{raw['accuracy_mean']:.3f} ± {raw['accuracy_std']:.3f}",
+                    *compared(scratch, pretrained, "roc_auc", False),
+                )
+            )
+    return [
+        (
+            (
+                "dataset",
+                "LR on raw features",
+                "LR on extractor fit without labels",
+                "extractor fit s",
+            ),
+            unlabelled,
+        ),
+        (
+            (
+                "dataset",
+                "labels",
+                "from scratch",
+                "pretrained",
+                "LR on raw, same labels",
+                "ROC AUC scratch",
+                "ROC AUC pretrained",
+            ),
+            few_labels,
+        ),
+    ]
+
+
+def summary_markdown(rows: list[dict[str, Any]]) -> tuple[str, str]:
+    """:func:`summary_tables` as README's two markdown tables (dataset and labels
+    left-aligned, numbers right-aligned)."""
+
+    def markdown(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> str:
+        align = ["---" if cell in ("dataset", "labels") else "---:" for cell in header]
+        return "\n".join(
+            ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+            + ["| " + " | ".join(line) + " |" for line in lines]
+        )
+
+    first, second = summary_tables(rows)
+    return markdown(*first), markdown(*second)
+
+
 def main() -> None:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -349,6 +437,8 @@ def main() -> None:
     }
     write_json(report, args.output, ensure_ascii=False)
     print(f"results written to {args.output}")
+    print("\nREADME's tables:\n")
+    print("\n\n".join(summary_markdown(rows)))
 
 
 if __name__ == "__main__":

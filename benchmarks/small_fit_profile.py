@@ -5,14 +5,16 @@ on the small datasets that scikit-learn bundles (75/25 split, ``random_state=0``
 as ``demo.py`` splits them): breast_cancer (426 training rows), wine (133),
 digits (1,347) and diabetes (331, regression).
 
-- ``profile``: a default fit under cProfile: its wall time and epochs, and the
+- ``profile``: a default fit under cProfile (five cross-fitted members on one
+  thread, as ``n_members="auto"`` and ``n_threads="auto"`` fit these sizes): its
+  wall time and epochs, and the
   time inside each phase: learning the input encoding, encoding and splitting
   the rows, building the network, the training steps (forward, backward,
   optimizer), the validation passes, and the attention importances computed
   after training. What is left is the loop's own overhead (callbacks, history,
   batching) and the profiler's.
-- ``threads``: the same fits with a fixed budget (10 epochs, no early stopping,
-  so both runs do the same work) under ``torch.set_num_threads(1)`` and ``(2)``,
+- ``threads``: one network's fits with a fixed budget (10 epochs, no early
+  stopping, so both runs do the same work) on ``n_threads=1`` and ``2``,
   alternated, 3 repeats each, median seconds; and one larger network (10,000 x 32
   rows, 2 epochs), to see where a second thread starts to pay.
 - ``members``: what training several ensemble members together in one batched
@@ -51,7 +53,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import torch
 from _reporting import add_output_argument, environment, format_table, write_json
 from sklearn.datasets import (
     load_breast_cancer,
@@ -123,13 +124,18 @@ def measure_profile(name: str) -> dict:
 
 
 def measure_threads(name: str, threads: int) -> dict:
-    """A fit of a fixed number of epochs on ``threads`` torch threads."""
-    torch.set_num_threads(threads)
+    """A fit of one network for a fixed number of epochs on ``threads`` torch
+    threads (``n_threads``: "auto" would run the small ones on one)."""
     X, y, estimator = data(name)
     epochs = 2 if name == "large" else THREAD_EPOCHS
     start = time.perf_counter()
     estimator(
-        random_state=0, max_iter=epochs, early_stopping=False, n_iter_no_change=99
+        random_state=0,
+        max_iter=epochs,
+        early_stopping=False,
+        n_iter_no_change=99,
+        n_members=1,
+        n_threads=threads,
     ).fit(X, y)
     return {"fit_s": time.perf_counter() - start, "n_epochs": epochs}
 
@@ -138,7 +144,6 @@ def measure_members(name: str, network: str, n_members: int) -> dict:
     """A 10-epoch fit on one thread of the training rows repeated ``n_members``
     times, in batches ``n_members`` times the size the rows alone get: the same
     number of steps, each with ``n_members`` times the rows."""
-    torch.set_num_threads(1)
     X, y, estimator = data(name)
     # What batch_size="auto" picks for one network.
     batch_size = estimator()._batch_size(len(X), cross_fitted=False)
@@ -150,6 +155,8 @@ def measure_members(name: str, network: str, n_members: int) -> dict:
         early_stopping=False,
         n_iter_no_change=99,
         batch_size=batch_size * n_members,
+        n_members=1,  # one network, n_members times the rows
+        n_threads=1,
         **NETWORKS[network],
     ).fit(X, y)
     return {"fit_s": time.perf_counter() - start, "n_epochs": THREAD_EPOCHS}

@@ -309,6 +309,69 @@ _write_list_table(
 )
 
 
+# -- The quantile benchmark's table (user_guide/quantiles.rst) -----------------------
+# Laid out by the benchmark's own summary_table from benchmarks/results/quantile.json,
+# the numbers of README's table.
+_write_list_table(
+    *_benchmark("quantile_benchmark").summary_table(
+        json.loads(
+            (DOCS_DIR.parent / "benchmarks" / "results" / "quantile.json").read_text()
+        )["results"]
+    ),
+    DOCS_DIR / "generated" / "quantile_summary.inc",
+)
+
+
+# -- The multi-output benchmark's table (user_guide/benchmarks.rst) ------------------
+# Laid out by the benchmark's own summary_table from
+# benchmarks/results/multi_output.json (README's table; its markdown code marks become
+# literals here).
+_multi_output = json.loads(
+    (DOCS_DIR.parent / "benchmarks" / "results" / "multi_output.json").read_text()
+)
+_header, _rows = _benchmark("multi_output_benchmark").summary_table(
+    _multi_output["results"],
+    {name: task["kind"] for name, task in _multi_output["tasks"].items()},
+)
+_write_list_table(
+    _header,
+    [tuple(cell.replace("`", "``") for cell in row) for row in _rows],
+    DOCS_DIR / "generated" / "multi_output_summary.inc",
+)
+
+
+# -- The explanation benchmark's table (user_guide/benchmarks.rst) -------------------
+# Laid out by the benchmark's own summary_table from benchmarks/results/explanation.json
+# (README's table; concrete is its one regression dataset, scored by R²).
+_header, _rows = _benchmark("explanation_benchmark").summary_table(
+    json.loads(
+        (DOCS_DIR.parent / "benchmarks" / "results" / "explanation.json").read_text()
+    )["results"],
+    {"concrete"},
+)
+_write_list_table(
+    tuple(cell.replace("`", "``") for cell in _header),
+    _rows,
+    DOCS_DIR / "generated" / "explanation_summary.inc",
+)
+
+
+# -- The pre-training benchmark's two tables (user_guide/benchmarks.rst) -------------
+# Laid out by the benchmark's own summary_tables from
+# benchmarks/results/pretraining.json, the tables README shows too.
+for _number, _table in enumerate(
+    _benchmark("pretraining_benchmark").summary_tables(
+        json.loads(
+            (
+                DOCS_DIR.parent / "benchmarks" / "results" / "pretraining.json"
+            ).read_text()
+        )["summary"]
+    ),
+    start=1,
+):
+    _write_list_table(*_table, DOCS_DIR / "generated" / f"pretraining_{_number}.inc")
+
+
 # -- scikit-learn's own docstrings ---------------------------------------------------
 # The class pages include the methods inherited from scikit-learn (score,
 # get_params, set_output, the metadata-routing methods). Their docstrings link to

@@ -47,6 +47,8 @@ class BaseAttentionMLP(FitMixin):
             fitted_sizes_of_before(state)
         # A pickle of before random-kernel tokens made tokens of patches linearly.
         state.setdefault("sequence_tokenizer", "linear")
+        # A pickle of before the thread policy trained on torch's count.
+        state.setdefault("n_threads", None)
         weights = state.pop("_network_weights", None)
         super().__setstate__(state)
         if weights is None:

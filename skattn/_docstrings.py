@@ -25,14 +25,16 @@ For data that does not fit in memory, call it once per chunk, for as many
         ``fit`` continues that fit; ``fit`` after ``partial_fit`` starts afresh
         (unless ``warm_start``).""",
     "member_parameters": """\
-n_members : int or "auto", default=1
+n_members : int or "auto", default="auto"
         Networks trained side by side in one estimator, each from its own random
         initialisation, predicting together: the mean of their probabilities (a
         soft vote; the mean of the logits for a 2-D ``y``) or of their
-        predictions. ``"auto"``: 5 when ``fit`` gets 10 to 2,999 rows, else 1,
-        and 1 in ``partial_fit`` (see :attr:`n_members_`); a candidate for the
-        default (README, "Small data", has the measurements). Each member costs
-        about one network's time per epoch.
+        predictions. ``"auto"``: 5 when ``fit`` gets 10 to 2,999 rows of a table,
+        else 1; 1 when an input is sequences, alone or a side of
+        :class:`TwoInputs` (small sets of sequences alone get a narrower network
+        instead, see ``d_token``), and in ``partial_fit`` (see
+        :attr:`n_members_`). README, "Small data", has the measurements. Each
+        member costs about one network's time per epoch.
 
         With early stopping (``"auto"`` turns it on whenever each member can hold
         out two rows) the members are cross-fitted: the rows are cut into
@@ -122,9 +124,11 @@ learning_rate : float, default=1e-3
         epoch. ``"auto"`` enables it when there are more than 2,000 samples (more
         than 100 when learning quantiles or learning without labels), and for
         cross-fitted members (see ``n_members``) whenever each can hold out two
-        rows. When
-        disabled, training stops once the training loss has not improved by ``tol``
-        for ``n_iter_no_change`` epochs.
+        rows. When disabled, training stops once the training loss has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, keeping the last
+        epoch's weights; a spike of the loss (after the fourth epoch, more than
+        twice the best so far and 0.01 above it) starts that count again from
+        the spike's loss, so that a network still recovering from one trains on.
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping (stratified for
@@ -253,6 +257,19 @@ device : "auto", str or torch.device, default="auto"
         environment unless it already is (NCCL on GPUs, gloo on CPUs); with a
         CUDA ``device``, process ``LOCAL_RANK`` uses GPU ``LOCAL_RANK``. The
         seeds come from process 0, so ``random_state=None`` works too.
+
+    n_threads : int, "auto" or None, default="auto"
+        torch threads (intra-op, as :func:`torch.set_num_threads`) for a fit or
+        ``partial_fit`` call, put back as they were when it ends. ``"auto"``: one
+        thread when the call trains on the CPU on fewer than 3,000 rows, else
+        torch's count as it is; None: torch's count as it is. Small networks ran
+        up to twice as fast on one thread as on two on a busy 2-core machine and
+        lost at most 6% on a quiet one (docs/design.md, "The small-data
+        defaults"). The count is set for the thread that calls ``fit`` (torch's
+        count belongs to each thread; threads started meanwhile begin with it).
+        Prediction runs on torch's count. float32 sums depend on the thread
+        count, so the same ``random_state`` gives the same model at the same
+        count.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, batch order, dropout and validation split.

@@ -286,6 +286,7 @@ _MAX_CONFIG_BYTES = 1 << 20
 # Architecture bounds of a loadable model: far above any trained network, low enough
 # that building the network's modules takes no time.
 _MAX_BLOCKS = 256
+_MAX_THREADS = 1024  # torch threads the next fit of a loaded model would start
 _MEMBERS = ("config.json", "weights.safetensors", "state.skops")
 _SAFETENSORS_DTYPES = {
     torch.float32: "F32",
@@ -359,6 +360,8 @@ def _estimator_from_state(
     fitted_sizes_of_before(state)
     # Files of before random-kernel tokens made tokens of patches linearly.
     state.setdefault("sequence_tokenizer", "linear")
+    # Files of before the thread policy trained on torch's count.
+    state.setdefault("n_threads", None)
     missing = [
         attribute
         for attribute in (*cls._get_param_names(), *_FITTED_ATTRIBUTES)
@@ -377,6 +380,11 @@ def _estimator_from_state(
                 f"{name!r}: {parameter}={getattr(estimator, parameter)} is more than "
                 f"a loadable model has (at most {_MAX_BLOCKS})"
             )
+    if isinstance(estimator.n_threads, int) and estimator.n_threads > _MAX_THREADS:
+        raise ValueError(
+            f"{name!r}: n_threads={estimator.n_threads} is more than a loadable model "
+            f"asks for (at most {_MAX_THREADS})"
+        )
     if not isinstance(estimator._input, SingleInput | PairInput):
         raise ValueError(f"{name!r}: the saved input encoder is not skattn's")
     if not isinstance(target, _TARGETS[estimator_name]):

@@ -9,6 +9,7 @@ a :class:`Round`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import warnings
@@ -41,6 +42,7 @@ from ._runtime import (
     numpy_to_tensors,
     seeded,
     tensors_to_numpy,
+    torch_threads,
     training_device,
     training_generator,
 )
@@ -51,11 +53,16 @@ from ._validation import check_input
 # by _LATENT_AUTO_TOKENS latent tokens (benchmarks/speed_benchmark.py measures both).
 _LATENT_AUTO_MIN_TOKENS = 64
 _LATENT_AUTO_TOKENS = 32
-# n_members="auto": fits on fewer than _MEMBERS_AUTO_MAX_SAMPLES rows train
+# n_members="auto": fits on fewer than _MEMBERS_AUTO_MAX_SAMPLES rows of tables train
 # _MEMBERS_AUTO cross-fitted members (docs/design.md, "Ensembles inside one
-# estimator"); partial_fit, whose chunks say nothing of the data's size, one.
+# estimator", "The small-data defaults"); sequences (which have a small network of
+# their own) and partial_fit, whose chunks say nothing of the data's size, one.
 _MEMBERS_AUTO = 5
 _MEMBERS_AUTO_MAX_SAMPLES = 3_000
+# n_threads="auto": a round of training on the CPU on fewer than _ONE_THREAD_MAX_SAMPLES
+# rows runs on one torch thread, others on torch's count (docs/design.md, "The
+# small-data defaults").
+_ONE_THREAD_MAX_SAMPLES = 3_000
 # batch_size="auto" for cross-fitted members below _MEMBERS_AUTO_MAX_SAMPLES rows, the
 # sizes where it was measured (one network, and larger data: about ten steps per epoch).
 _CROSS_FITTED_BATCH_SIZE = 128
@@ -270,6 +277,7 @@ class FitMixin(ExplanationsMixin):
         before = dict(self.__dict__)
         # A new start builds a new network; continuing trains this one in place.
         snapshot = None if plan.start else _weights_snapshot(self.module_)
+        threads = contextlib.ExitStack()
         try:
             if plan.start:
                 source = pretrained_source(self, X)
@@ -282,6 +290,8 @@ class FitMixin(ExplanationsMixin):
             arrays, y_encoded, weight = self._training_arrays(
                 X, y, sample_weight, device
             )
+            n_threads = self._resolve_threads(len(y_encoded), device)
+            threads.enter_context(torch_threads(n_threads))
             if plan.start and source is None and not self._target.from_inputs:
                 # Choices of the encoding that depend on the target and the
                 # training weights (the sequence tokens); the encoded arrays do not.
@@ -323,6 +333,8 @@ class FitMixin(ExplanationsMixin):
             if snapshot is not None:
                 _restore_weights(self.module_, snapshot)
             raise
+        finally:
+            threads.close()
         return result
 
     def _check_labels_given(self, y: Any) -> None:
@@ -370,7 +382,16 @@ class FitMixin(ExplanationsMixin):
             return int(self.n_members)
         # Five members need five folds of two rows to be cross-fitted.
         small = 2 * _MEMBERS_AUTO <= n_samples < _MEMBERS_AUTO_MAX_SAMPLES
-        return _MEMBERS_AUTO if plan.hold_out and small else 1
+        sequences = any(isinstance(p, SequenceInput) for p in self._input.parts())
+        return _MEMBERS_AUTO if plan.hold_out and small and not sequences else 1
+
+    def _resolve_threads(self, n_samples: int, device: torch.device) -> int | None:
+        """torch threads for a round of training on ``n_samples`` rows on
+        ``device`` (None: torch's count as it is)."""
+        if self.n_threads != "auto":
+            return cast(int | None, self.n_threads)
+        small = device.type == "cpu" and n_samples < _ONE_THREAD_MAX_SAMPLES
+        return 1 if small else None
 
     def _check_same_members(self) -> None:
         """A fit that continues (``warm_start``, ``partial_fit``) trains the

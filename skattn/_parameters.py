@@ -77,6 +77,11 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "compile": ["boolean"],
         "distributed": ["boolean"],
+        "n_threads": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -117,6 +122,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         precision: str = "auto",
         compile: bool = False,
         distributed: bool = False,
+        n_threads: int | str | None = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
@@ -152,6 +158,7 @@ class AttentionMLPParameters(BaseEstimator, metaclass=ABCMeta):
         self.precision = precision
         self.compile = compile
         self.distributed = distributed
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

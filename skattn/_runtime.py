@@ -110,6 +110,28 @@ def seeded(seed: int | None) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block on ``n_threads`` torch threads (None: as torch is set), and
+    put back the count of before when it ends.
+
+    torch's count belongs to the calling thread (OpenMP's setting; new threads
+    start from the last count set anywhere), so fits in other threads keep
+    theirs; the training runs in the calling thread, backward passes included.
+    """
+    if n_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    if n_threads != before:
+        torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def training_generator(device: torch.device, seed: int) -> torch.Generator:
     """The generator that a fit's training draws from (dropout, masks). Called in
     :func:`seeded` right after the network is built, it continues the CPU stream

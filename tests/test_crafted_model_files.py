@@ -30,13 +30,16 @@ MEMBERS = ("config.json", "weights.safetensors", "state.skops")
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    """A small classifier, with a categorical column, saved by save_model."""
+    """A small classifier (one network), with a categorical column, saved by
+    save_model."""
     rng = np.random.default_rng(0)
     X = pd.DataFrame(
         {"size": rng.normal(size=120), "colour": rng.choice(["r", "g", "b"], 120)}
     )
     y = (X["size"] > 0).astype(int)
-    clf = AttentionMLPClassifier(d_token=8, n_heads=2, n_blocks=1, max_iter=2)
+    clf = AttentionMLPClassifier(
+        n_members=1, d_token=8, n_heads=2, n_blocks=1, max_iter=2
+    )
     path = tmp_path_factory.mktemp("model") / "model.skattn"
     save_model(clf.fit(X, y), path)
     return path
@@ -168,6 +171,9 @@ def test_weights_that_do_not_fit_the_network(model_file, tmp_path):
         (lambda state: state.update(d_token_=9), "d_token_ is 9, which n_heads=2 does"),
         (lambda state: state.update(max_iter_="100"), "max_iter_"),
         (lambda state: state.update(n_members_=10**7), r"n_members_ is 10000000"),
+        # The next fit would start a billion threads.
+        (lambda state: state.update(n_threads=10**9), "n_threads=1000000000 is more"),
+        (lambda state: state.update(n_threads="many"), "n_threads"),
         # The most members and blocks a file may name: refused (the weights are
         # one network's) without building 262,144 blocks.
         (

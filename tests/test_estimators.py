@@ -211,7 +211,10 @@ def test_convergence_warning_when_max_iter_is_reached():
         ).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        clf = AttentionMLPClassifier(max_iter=50, tol=10.0, n_iter_no_change=2, **FAST)
+        # One network: without a hold-out it stops on the training loss.
+        clf = AttentionMLPClassifier(
+            max_iter=50, tol=10.0, n_iter_no_change=2, n_members=1, **FAST
+        )
         clf.fit(X, y)
     assert clf.n_iter_ == 3  # epoch 1 sets the bar; 2 epochs without a 10.0 gain
     assert clf.validation_scores_ is None
@@ -251,7 +254,7 @@ def test_early_stopping_restores_the_weights_of_the_lowest_validation_loss(
     X, y = xor_data(400)
     y[::3] = 1 - y[::3]  # label noise, so that validation loss turns up
     clf = AttentionMLPClassifier(
-        early_stopping=True, n_iter_no_change=4, max_iter=200, **FAST
+        early_stopping=True, n_iter_no_change=4, max_iter=200, n_members=1, **FAST
     ).fit(X, y)
     valid_loss = seen["result"].valid_loss
     assert valid_loss[-1] > min(valid_loss)  # the last epoch is not the best one
@@ -286,6 +289,43 @@ def test_stopping_rule_is_mlps_best_follows_every_minimum():
     assert stopper.best_epoch_ == 3
 
 
+def _stop_epoch(stopper, losses):
+    from types import SimpleNamespace
+
+    stopper.initialize()
+    history = []
+    net = SimpleNamespace(history=None, verbose=0, stop_requested_=False)
+    for epoch, loss in enumerate(losses, start=1):
+        history.append({"train_loss": loss})
+        net.history = _History(history)
+        stopper.on_epoch_end(net)
+        if net.stop_requested_:
+            return epoch
+    return None
+
+
+def test_a_spike_of_the_training_loss_restarts_the_plateau_count():
+    from skattn._engine import StopWhenStalled
+
+    # Learning, a spike at epoch 8 (0.5 against a best of 0.1), then learning again
+    # from the spike's level, but never back below 0.1 within ten epochs.
+    losses = [1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1, 0.5, 0.3, 0.25, 0.2, 0.18]
+    losses += [0.17 - 0.005 * i for i in range(12)]
+    rule = dict(monitor="train_loss", patience=10, tol=1e-4, restore_best=False)
+    # The plain rule counts every epoch after the spike as a miss: it stops at 17.
+    assert _stop_epoch(StopWhenStalled(**rule), losses) == 17
+    restarting = StopWhenStalled(restart_after_spike=True, **rule)
+    assert _stop_epoch(restarting, losses) is None  # it learns on
+    assert restarting.best_ == losses[-1]
+    # Without a spike the two rules are the same rule.
+    smooth = [1.0 / epoch for epoch in range(1, 8)] + [1 / 7] * 12
+    assert _stop_epoch(StopWhenStalled(**rule), smooth) == 17
+    assert _stop_epoch(StopWhenStalled(restart_after_spike=True, **rule), smooth) == 17
+    # Small rises are not spikes: twice the best, but less than 0.01 above it.
+    low = [0.01, 0.008, 0.006, 0.005, 0.004, 0.003, 0.0079] + [0.0035] * 10
+    assert _stop_epoch(StopWhenStalled(restart_after_spike=True, **rule), low) == 16
+
+
 def test_cosine_schedule_warms_up_over_the_first_epoch_then_decays_to_zero():
     from skattn._engine import warmup_cosine
 
@@ -312,7 +352,10 @@ def test_early_stopping_auto_turns_on_above_two_thousand_rows():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2_001, 2))
     y = X[:, 0]
-    tiny = dict(d_token=4, n_heads=1, n_blocks=1, batch_size=2048, random_state=0)
+    # One network (members below 3,000 rows stop early whenever they can).
+    tiny = dict(
+        n_members=1, d_token=4, n_heads=1, n_blocks=1, batch_size=2048, random_state=0
+    )
     reg = AttentionMLPRegressor(max_iter=1, **tiny).fit(X, y)
     small = AttentionMLPRegressor(max_iter=1, **tiny).fit(X[:2_000], y[:2_000])
     assert len(reg.validation_scores_) == 1

@@ -61,7 +61,9 @@ def test_latent_tokens_rank_the_signal_features_too():
 
 def test_feature_attention_is_per_sample_in_column_order(mixed_frame):
     X, y = mixed_frame  # categorical columns are tokens after the numerical ones
-    clf = AttentionMLPClassifier(**SMALL).fit(X, y)
+    # One network: members' CLS rows are normalised per member before they are
+    # averaged (tests/test_members.py).
+    clf = AttentionMLPClassifier(n_members=1, **SMALL).fit(X, y)
     attention = clf.feature_attention(X.iloc[:6])
     assert attention.shape == (6, X.shape[1])
     np.testing.assert_allclose(attention.sum(axis=1), 1.0, rtol=1e-5)

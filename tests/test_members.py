@@ -352,6 +352,19 @@ def test_auto_trains_five_members_below_3000_rows_and_one_from_there():
     assert tiny.n_members_ == 1
 
 
+def test_members_are_the_default_for_small_tables_not_for_sequences():
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    quick = dict(d_token=8, n_heads=2, n_blocks=1, max_iter=1, random_state=0)
+    assert AttentionMLPClassifier().n_members == "auto"
+    table = AttentionMLPRegressor(**quick).fit(rng.normal(size=(60, 3)), y * 1.0)
+    assert table.n_members_ == 5
+    # Small sets of sequences get the narrower network of d_token="auto" instead.
+    series = rng.normal(size=(60, 12, 2))
+    assert AttentionMLPClassifier(**quick).fit(series, y).n_members_ == 1
+    assert AttentionMLPClassifier(n_members=3, **quick).fit(series, y).n_members_ == 3
+
+
 class TrainingBatchRows(Callback):
     """Records the rows of every training batch."""
 
@@ -373,7 +386,7 @@ def test_auto_batches_cross_fitted_members_by_128_rows(cancer):
     # One network keeps about ten steps an epoch (270 rows after its hold-out
     # when early stopping is on; all 300 here).
     one = TrainingBatchRows()
-    AttentionMLPClassifier(callbacks=[one], **one_epoch).fit(X, y)
+    AttentionMLPClassifier(n_members=1, callbacks=[one], **one_epoch).fit(X, y)
     assert one.rows == [30] * 10
     # Members without cross-fitting keep the one-network rule.
     plain = TrainingBatchRows()
@@ -407,12 +420,14 @@ def test_a_model_file_cannot_ask_for_millions_of_members(ensemble_classifier):
 
 def test_a_pickle_of_before_ensembles_loads_as_one_network(cancer):
     X, y = cancer
-    clf = AttentionMLPClassifier(**{**SMALL, "max_iter": 2}).fit(X, y)
+    clf = AttentionMLPClassifier(**{**SMALL, "max_iter": 2, "n_members": 1}).fit(X, y)
     state = clf.__getstate__()
     del state["n_members"], state["n_members_"]  # as skattn wrote them before
+    del state["n_threads"]
     old = AttentionMLPClassifier.__new__(AttentionMLPClassifier)
     old.__setstate__(state)
     assert old.n_members_ == 1 and old.get_params()["n_members"] == 1
+    assert old.n_threads is None  # its fits took torch's thread count
     np.testing.assert_array_equal(old.predict_proba(X[:20]), clf.predict_proba(X[:20]))
 
 

@@ -264,3 +264,77 @@ def test_cuda_trains_under_bfloat16_by_default_and_matches_float32():
     # bfloat16 rounds differently, so not the same model; as good a one.
     assert auto.score(X[400:], y[400:]) > full.score(X[400:], y[400:]) - 0.05
     assert auto.predict_proba(X[400:]).dtype == np.float64
+
+
+def _threads_in_training(estimator, X, y):
+    """torch's thread count in each epoch of ``estimator.fit(X, y)``."""
+    seen = []
+
+    def record_threads(record):
+        seen.append(torch.get_num_threads())
+
+    estimator.set_params(callbacks=[record_threads])
+    estimator.fit(X, y)
+    return set(seen)
+
+
+@pytest.fixture
+def two_torch_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_small_fits_train_on_one_thread_and_leave_torchs_count_as_it_was(
+    two_torch_threads,
+):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(3000, 2)), np.arange(3000) % 2
+    quick = dict(n_members=1, d_token=8, n_heads=2, n_blocks=1, max_iter=1)
+    small = AttentionMLPClassifier(**quick)
+    assert _threads_in_training(small, X[:2999], y[:2999]) == {1}
+    assert torch.get_num_threads() == 2
+    # From 3,000 rows on, torch's count; None always takes it, a number sets it.
+    assert _threads_in_training(AttentionMLPClassifier(**quick), X, y) == {2}
+    none = AttentionMLPClassifier(n_threads=None, **quick)
+    assert _threads_in_training(none, X[:100], y[:100]) == {2}
+    three = AttentionMLPClassifier(n_threads=3, **quick)
+    assert _threads_in_training(three, X[:100], y[:100]) == {3}
+    assert torch.get_num_threads() == 2
+
+
+def test_a_failed_fit_puts_torchs_thread_count_back(two_torch_threads):
+    def stop(record):
+        raise RuntimeError("stop here")
+
+    X, y = np.random.default_rng(0).normal(size=(50, 2)), np.arange(50) % 2
+    clf = AttentionMLPClassifier(d_token=8, n_heads=2, max_iter=2, callbacks=[stop])
+    with pytest.raises(RuntimeError, match="stop here"):
+        clf.fit(X, y)
+    assert torch.get_num_threads() == 2
+
+
+def test_a_fit_in_another_thread_leaves_this_threads_count_alone(two_torch_threads):
+    import threading
+
+    from skattn._runtime import torch_threads
+
+    torch.ones(2).sum()  # torch's threads set up in this thread
+    inside, go_on, seen = threading.Event(), threading.Event(), {}
+
+    def fit_in_a_thread():
+        with torch_threads(1):
+            seen["inside"] = torch.get_num_threads()
+            inside.set()
+            go_on.wait(10)
+        seen["after"] = torch.get_num_threads()
+
+    worker = threading.Thread(target=fit_in_a_thread)
+    worker.start()
+    assert inside.wait(10)
+    assert torch.get_num_threads() == 2  # torch's count belongs to each thread
+    go_on.set()
+    worker.join(10)
+    assert seen == {"inside": 1, "after": 2}
+    assert torch.get_num_threads() == 2

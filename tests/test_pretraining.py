@@ -180,12 +180,15 @@ def test_pretrained_copies_the_encoding_and_body():
         pretrained=extractor, learning_rate=1e-12, max_iter=2, **SMALL
     ).fit(X.iloc[:40], cluster[:40])
     source = extractor.module_.state_dict()
-    for name, tensor in clf.module_.state_dict().items():
-        if name.startswith("output."):
-            assert tensor.shape != source[name].shape  # 3 classes, not 4 + 5 values
-        else:
-            torch.testing.assert_close(tensor, source[name], rtol=0, atol=1e-6)
-    assert "head_projection.weight" not in clf.module_.state_dict()
+    members = clf.module_.members  # five below 3,000 rows, each given the body
+    assert len(members) == 5
+    for member in members:
+        for name, tensor in member.state_dict().items():
+            if name.startswith("output."):
+                assert tensor.shape != source[name].shape  # 3 classes, not 4 + 5
+            else:
+                torch.testing.assert_close(tensor, source[name], rtol=0, atol=1e-6)
+        assert "head_projection.weight" not in member.state_dict()
     # The scaling and categories come from the 400 rows of pre-training.
     encoder, source_encoder = clf._input.encoder_, extractor._input.encoder_
     assert encoder is not source_encoder

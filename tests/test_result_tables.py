@@ -81,3 +81,15 @@ def test_the_explanation_table_is_the_benchmarks_own():
     # concrete is the one regression table of the six (its score is R²).
     table = bench.summary_markdown(stored("explanation")["results"], {"concrete"})
     assert whole_block(table, README)
+
+
+def test_the_pretraining_tables_are_the_benchmarks_own():
+    bench = load_benchmark("pretraining_benchmark")
+    rows = stored("pretraining")["summary"]
+    for table in bench.summary_markdown(rows):
+        assert whole_block(table, README)
+    # Bold marks the higher accuracy of the two compared models, where they differ.
+    first = bench.summary_markdown(rows)[0].splitlines()[2].split(" | ")
+    raw, learned = (float(cell.strip("*").split(" ")[0]) for cell in first[1:3])
+    assert first[1].startswith("**") == (raw > learned)
+    assert first[2].startswith("**") == (learned > raw)

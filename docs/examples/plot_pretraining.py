@@ -96,8 +96,8 @@ for name, model in models.items():
 # %%
 # These scores come from one split of one small data set, 24 labels and short
 # training: each of the 143 test rows is worth 0.7 accuracy points, so small
-# differences here mean little. Measured over five data sets and three seeds at
+# differences here mean little. Measured over nine data sets and three seeds at
 # the default settings, skattn's pre-training benchmark (:ref:`benchmarks`)
 # found the pre-trained classifier better than the one trained
-# from scratch in 9 of 10 settings, and a logistic regression on the raw features
-# often better than both when labels are this scarce.
+# from scratch in 10 of 18 settings (3 ties), and a logistic regression on the raw
+# features often better than both when labels are this scarce.

@@ -55,8 +55,9 @@ X.head()
 # %%
 # Fit and score
 # -------------
-# ``early_stopping=True`` holds out ``validation_fraction`` of the training rows
-# and keeps the weights of the epoch with the lowest validation loss.
+# ``early_stopping=True`` stops each of the five networks that
+# ``n_members="auto"`` trains on these 750 rows on the fold of rows it holds out,
+# and keeps its weights of the epoch with the lowest loss there.
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
 clf = AttentionMLPClassifier(
     d_token=32, max_iter=80, early_stopping=True, random_state=0
