@@ -4,8 +4,9 @@ Prediction intervals from quantile regression
 =============================================
 
 :class:`~skattn.AttentionMLPRegressor` with ``loss="quantile"`` learns several
-quantiles of the target at once, from one network. Here it learns the 10%, 50% and
-90% quantiles of a target whose noise is ten times wider on one side of a
+quantiles of the target at once, from one model (one network, or below 3,000 rows
+five cross-fitted networks, each learning every quantile). Here it learns the 10%,
+50% and 90% quantiles of a target whose noise is ten times wider on one side of a
 feature, so a good interval must widen there; then the interval is calibrated on
 held-out rows by conformalised quantile regression (Romano et al., 2019) so that it
 covers 80% of new targets. See :ref:`quantiles`.
@@ -27,8 +28,8 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 X_fit, X_cal, y_fit, y_cal = train_test_split(X_train, y_train, random_state=0)
 
 # %%
-# Three quantiles, one network
-# ----------------------------
+# Three quantiles, one model
+# --------------------------
 # ``quantile=[0.1, 0.9]`` asks for two quantiles; the median is learned with them
 # and is what ``predict`` returns. ``predict_quantiles`` returns all three, sorted
 # within each row so that they never cross.
