@@ -114,6 +114,21 @@ def format_table(
     return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
+def markdown_table(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], align: list[str]
+) -> str:
+    """README's markdown table of ``header`` and ``rows``; ``align`` is each
+    column's cell of the separator line (``"---"``, or ``"---:"`` to align right).
+
+    Returns
+    -------
+    table : str
+        The lines, without a trailing newline.
+    """
+    lines = ["| " + " | ".join(line) + " |" for line in (header, *rows)]
+    return "\n".join([lines[0], "|" + "|".join(align) + "|", *lines[1:]])
+
+
 def environment(**versions: str | None) -> dict[str, Any]:
     """Versions, date and hardware facts to store next to the scores.
 

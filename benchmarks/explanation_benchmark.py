@@ -50,6 +50,7 @@ from _reporting import (
     add_output_argument,
     environment,
     format_table,
+    markdown_table,
     require_suite,
     write_json,
 )
@@ -171,11 +172,8 @@ def summary_table(
 
 def summary_markdown(results: list[dict], regression: set[str]) -> str:
     """README's table: :func:`summary_table` in markdown."""
-    header, lines = summary_table(results, regression)
-    return "\n".join(
-        ["| " + " | ".join(header) + " |", "|---|---:|---:|---|---:|---:|"]
-        + ["| " + " | ".join(line) + " |" for line in lines]
-    )
+    align = ["---", "---:", "---:", "---", "---:", "---:"]
+    return markdown_table(*summary_table(results, regression), align)
 
 
 def main() -> None:

@@ -50,6 +50,7 @@ from _reporting import (
     add_output_argument,
     environment,
     format_table,
+    markdown_table,
     require_suite,
     timed,
     write_json,
@@ -232,11 +233,8 @@ def summary_table(
 
 def summary_markdown(rows: list[dict], kinds: dict[str, str]) -> str:
     """README's table: :func:`summary_table` in markdown."""
-    header, lines = summary_table(rows, kinds)
-    return "\n".join(
-        ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|"]
-        + ["| " + " | ".join(line) + " |" for line in lines]
-    )
+    align = ["---", "---", "---:", "---:", "---:", "---:"]
+    return markdown_table(*summary_table(rows, kinds), align)
 
 
 def main() -> None:

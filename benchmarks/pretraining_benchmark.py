@@ -58,6 +58,7 @@ from _reporting import (
     add_output_argument,
     environment,
     format_table,
+    markdown_table,
     require_suite,
     write_json,
 )
@@ -362,10 +363,7 @@ def summary_markdown(rows: list[dict[str, Any]]) -> tuple[str, str]:
 
     def markdown(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> str:
         align = ["---" if cell in ("dataset", "labels") else "---:" for cell in header]
-        return "\n".join(
-            ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-            + ["| " + " | ".join(line) + " |" for line in lines]
-        )
+        return markdown_table(header, lines, align)
 
     first, second = summary_tables(rows)
     return markdown(*first), markdown(*second)

@@ -93,6 +93,7 @@ from _reporting import (
     environment,
     format_table,
     import_suite,
+    markdown_table,
     timed,
     write_json,
 )
@@ -732,9 +733,7 @@ def summary_table(
 def summary_markdown(report: dict[str, Any]) -> str:
     """:func:`summary_table` as README's markdown table."""
     header, rows = summary_table(report)
-    rule = "|" + "|".join("---" for _ in header) + "|"
-    lines = ["| " + " | ".join(line) + " |" for line in (header, *rows)]
-    return "\n".join([lines[0], rule, *lines[1:]])
+    return markdown_table(header, rows, ["---"] * len(header))
 
 
 def write_report(

@@ -25,6 +25,7 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DOCS_DIR = Path(__file__).resolve().parent
+RESULTS = DOCS_DIR.parent / "benchmarks" / "results"  # the benchmarks' JSON
 # Document the checkout these docs live in, installed or not.
 sys.path.insert(0, str(DOCS_DIR.parent))
 
@@ -241,7 +242,7 @@ def _write_demo_table(results: Path, table: Path) -> None:
 
 
 _write_demo_table(
-    DOCS_DIR.parent / "benchmarks" / "results" / "demo.json",
+    RESULTS / "demo.json",
     DOCS_DIR / "generated" / "demo_table.inc",
 )
 
@@ -250,6 +251,11 @@ _write_demo_table(
 # Laid out by the benchmark's own score_grid from benchmarks/results/accuracy.json
 # (accuracy_*.inc) and accuracy_small.json (accuracy_small_*.inc, with the seeds'
 # standard deviation).
+def _results(name: str) -> Any:
+    """The stored results ``benchmarks/results/<name>.json``."""
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
 def _benchmark(name: str) -> Any:
     """The script ``benchmarks/<name>.py`` as a module (its ``main`` not run)."""
     spec = importlib.util.spec_from_file_location(
@@ -265,9 +271,11 @@ def _benchmark(name: str) -> Any:
 def _write_list_table(
     header: tuple[str, ...], rows: list[tuple[str, ...]], path: Path
 ) -> None:
-    """A ``list-table`` of ``header`` and ``rows`` written to ``path``."""
+    """A ``list-table`` of ``header`` and ``rows`` written to ``path`` (markdown's
+    code marks, as README's cells have them, become literals)."""
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for row in (header, *rows):
+        row = tuple(cell.replace("`", "``") for cell in row)
         lines.append(f"   * - {row[0]}")
         lines += [f"     - {cell}".rstrip() for cell in row[1:]]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -285,11 +293,11 @@ def _write_accuracy_tables(
 
 
 _write_accuracy_tables(
-    DOCS_DIR.parent / "benchmarks" / "results" / "accuracy.json",
+    RESULTS / "accuracy.json",
     DOCS_DIR / "generated",
 )
 _write_accuracy_tables(
-    DOCS_DIR.parent / "benchmarks" / "results" / "accuracy_small.json",
+    RESULTS / "accuracy_small.json",
     DOCS_DIR / "generated",
     prefix="accuracy_small",
     std=True,
@@ -300,11 +308,7 @@ _write_accuracy_tables(
 # Laid out by the benchmark's own summary_table from benchmarks/results/sequence.json,
 # the table README shows too.
 _write_list_table(
-    *_benchmark("sequence_benchmark").summary_table(
-        json.loads(
-            (DOCS_DIR.parent / "benchmarks" / "results" / "sequence.json").read_text()
-        )
-    ),
+    *_benchmark("sequence_benchmark").summary_table(_results("sequence")),
     DOCS_DIR / "generated" / "sequence_summary.inc",
 )
 
@@ -313,29 +317,20 @@ _write_list_table(
 # Laid out by the benchmark's own summary_table from benchmarks/results/quantile.json,
 # the numbers of README's table.
 _write_list_table(
-    *_benchmark("quantile_benchmark").summary_table(
-        json.loads(
-            (DOCS_DIR.parent / "benchmarks" / "results" / "quantile.json").read_text()
-        )["results"]
-    ),
+    *_benchmark("quantile_benchmark").summary_table(_results("quantile")["results"]),
     DOCS_DIR / "generated" / "quantile_summary.inc",
 )
 
 
 # -- The multi-output benchmark's table (user_guide/benchmarks.rst) ------------------
 # Laid out by the benchmark's own summary_table from
-# benchmarks/results/multi_output.json (README's table; its markdown code marks become
-# literals here).
-_multi_output = json.loads(
-    (DOCS_DIR.parent / "benchmarks" / "results" / "multi_output.json").read_text()
-)
-_header, _rows = _benchmark("multi_output_benchmark").summary_table(
-    _multi_output["results"],
-    {name: task["kind"] for name, task in _multi_output["tasks"].items()},
-)
+# benchmarks/results/multi_output.json, README's table.
+_multi_output = _results("multi_output")
 _write_list_table(
-    _header,
-    [tuple(cell.replace("`", "``") for cell in row) for row in _rows],
+    *_benchmark("multi_output_benchmark").summary_table(
+        _multi_output["results"],
+        {name: task["kind"] for name, task in _multi_output["tasks"].items()},
+    ),
     DOCS_DIR / "generated" / "multi_output_summary.inc",
 )
 
@@ -343,15 +338,10 @@ _write_list_table(
 # -- The explanation benchmark's table (user_guide/benchmarks.rst) -------------------
 # Laid out by the benchmark's own summary_table from benchmarks/results/explanation.json
 # (README's table; concrete is its one regression dataset, scored by R²).
-_header, _rows = _benchmark("explanation_benchmark").summary_table(
-    json.loads(
-        (DOCS_DIR.parent / "benchmarks" / "results" / "explanation.json").read_text()
-    )["results"],
-    {"concrete"},
-)
 _write_list_table(
-    tuple(cell.replace("`", "``") for cell in _header),
-    _rows,
+    *_benchmark("explanation_benchmark").summary_table(
+        _results("explanation")["results"], {"concrete"}
+    ),
     DOCS_DIR / "generated" / "explanation_summary.inc",
 )
 
@@ -361,11 +351,7 @@ _write_list_table(
 # benchmarks/results/pretraining.json, the tables README shows too.
 for _number, _table in enumerate(
     _benchmark("pretraining_benchmark").summary_tables(
-        json.loads(
-            (
-                DOCS_DIR.parent / "benchmarks" / "results" / "pretraining.json"
-            ).read_text()
-        )["summary"]
+        _results("pretraining")["summary"]
     ),
     start=1,
 ):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from . import _state_checks as checks
-from ._fitting import FitMixin, fitted_sizes_of_before
+from ._fitting import FitMixin, fitted_sizes_of_before, parameters_of_before
 from ._inputs import PairInput, SingleInput
 from ._runtime import cuda_index, tensors_to_numpy
 from ._targets import Target
@@ -45,10 +45,7 @@ class BaseAttentionMLP(FitMixin):
         if "_input" in state:  # fitted: a pickle of before ensembles has one network
             state.setdefault("n_members_", 1)
             fitted_sizes_of_before(state)
-        # A pickle of before random-kernel tokens made tokens of patches linearly.
-        state.setdefault("sequence_tokenizer", "linear")
-        # A pickle of before the thread policy trained on torch's count.
-        state.setdefault("n_threads", None)
+        parameters_of_before(state)
         weights = state.pop("_network_weights", None)
         super().__setstate__(state)
         if weights is None:

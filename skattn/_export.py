@@ -32,7 +32,7 @@ import torch
 from ._base import BaseAttentionMLP
 from ._classifier import AttentionMLPClassifier
 from ._extractor import AttentionFeatureExtractor
-from ._fitting import fitted_sizes_of_before
+from ._fitting import fitted_sizes_of_before, parameters_of_before
 from ._inputs import PairInput, SingleInput
 from ._inputs.table_encoder import TabularEncoder
 from ._regressor import AttentionMLPRegressor
@@ -358,10 +358,7 @@ def _estimator_from_state(
         state.setdefault("n_members", 1)
     state.setdefault("n_members_", 1)
     fitted_sizes_of_before(state)
-    # Files of before random-kernel tokens made tokens of patches linearly.
-    state.setdefault("sequence_tokenizer", "linear")
-    # Files of before the thread policy trained on torch's count.
-    state.setdefault("n_threads", None)
+    parameters_of_before(state)
     missing = [
         attribute
         for attribute in (*cls._get_param_names(), *_FITTED_ATTRIBUTES)

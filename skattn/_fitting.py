@@ -89,6 +89,14 @@ def fitted_sizes_of_before(state: dict[str, Any]) -> None:
             state.setdefault(f"{name}_", state[name])
 
 
+def parameters_of_before(state: dict[str, Any]) -> None:
+    """Give the state of a model saved before a parameter existed the value that
+    it behaved by: patch tokens made linearly (before random-kernel tokens) and
+    torch's thread count (before ``n_threads``)."""
+    state.setdefault("sequence_tokenizer", "linear")
+    state.setdefault("n_threads", None)
+
+
 @dataclass
 class Round:
     """How one call trains.
@@ -382,7 +390,7 @@ class FitMixin(ExplanationsMixin):
             return int(self.n_members)
         # Five members need five folds of two rows to be cross-fitted.
         small = 2 * _MEMBERS_AUTO <= n_samples < _MEMBERS_AUTO_MAX_SAMPLES
-        sequences = any(isinstance(p, SequenceInput) for p in self._input.parts())
+        sequences = self._sequence_part() is not None
         return _MEMBERS_AUTO if plan.hold_out and small and not sequences else 1
 
     def _resolve_threads(self, n_samples: int, device: torch.device) -> int | None:
@@ -428,6 +436,7 @@ class FitMixin(ExplanationsMixin):
         """The tokens of the sequence input: ``"linear"`` or ``"random_kernels"``
         (the resolved ``sequence_tokenizer``), or None when no input is sequences
         (with two sequence inputs, the main one's)."""
+        check_is_fitted(self)
         part = self._sequence_part()
         return None if part is None else part.tokens
 
@@ -447,13 +456,13 @@ class FitMixin(ExplanationsMixin):
         source fitted without labels, a class with too few rows to compare, a
         model fitted before the scores were kept) or when no input is
         sequences."""
+        check_is_fitted(self)
         part = self._sequence_part()
         scores = None if part is None else vars(part).get("tokenizer_scores_")
         return None if scores is None else dict(scores)
 
     def _sequence_part(self) -> SequenceInput | None:
-        """The first (main) sequence input of the fitted encoding, or None."""
-        check_is_fitted(self)
+        """The first (main) sequence input of the encoding, or None."""
         for part in self._input.parts():
             if isinstance(part, SequenceInput):
                 return part
