@@ -13,10 +13,17 @@ digits (1,347) and diabetes (331, regression).
   optimizer), the validation passes, and the attention importances computed
   after training. What is left is the loop's own overhead (callbacks, history,
   batching) and the profiler's.
-- ``threads``: one network's fits with a fixed budget (10 epochs, no early
-  stopping, so both runs do the same work) on ``n_threads=1`` and ``2``,
-  alternated, 3 repeats each, median seconds; and one larger network (10,000 x 32
-  rows, 2 epochs), to see where a second thread starts to pay.
+- ``threads``: fits with a fixed budget (10 epochs, no early stopping for one
+  network, so both runs do the same work) on ``n_threads=1`` and ``2``,
+  alternated, 3 repeats each, median seconds: one network on each dataset, one
+  larger network (10,000 x 32 rows, 2 epochs), to see where a second thread
+  starts to pay, and breast_cancer's five cross-fitted members (the shape of its
+  default fit). Each under four conditions: OpenMP's own wait policy (what a
+  user's process has) and ``OMP_WAIT_POLICY=PASSIVE`` (what the other
+  benchmarks set), on an idle machine and beside a busy neighbour (a process
+  spinning on one core, as another job on a shared machine would). Each record
+  names its ``host`` and ``wait_policy``; the results file's ``environment``
+  describes this script's own process (PASSIVE).
 - ``members``: what training several ensemble members together in one batched
   forward pass would cost, for the default network and a small one (``d_token=32,
   n_blocks=1``): a 10-epoch fit on one thread of the training rows, and of the rows
@@ -27,7 +34,7 @@ digits (1,347) and diabetes (331, regression).
 
 Usage::
 
-    python benchmarks/small_fit_profile.py          # about 6 minutes on 2 cores
+    python benchmarks/small_fit_profile.py          # about 30 minutes on 2 cores
     python benchmarks/small_fit_profile.py --sections threads
     python benchmarks/small_fit_profile.py --sections members \
         --output benchmarks/results/small_fit_members.json
@@ -37,8 +44,10 @@ import os
 import sys
 from pathlib import Path
 
-# Must precede the first import of numpy/torch/sklearn (see speed_benchmark.py).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Must precede the first import of numpy/torch/sklearn (see speed_benchmark.py). A
+# worker process (--measure) keeps the wait policy its parent chose for it.
+if "--measure" not in sys.argv:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -86,6 +95,28 @@ THREAD_EPOCHS = 10
 LARGE = (10_000, 32)  # rows, features of the larger network's data
 NETWORKS = {"default": {}, "small": {"d_token": 32, "n_blocks": 1}}
 N_MEMBERS = 5
+# The thread section's fits: (dataset, members), and its conditions: (host, OpenMP
+# wait policy); "busy" runs beside BUSY_NEIGHBOUR, "default" unsets OMP_WAIT_POLICY.
+THREAD_FITS = [
+    *((name, 1) for name in DATASETS),
+    ("large", 1),
+    ("breast_cancer", N_MEMBERS),
+]
+THREAD_CONDITIONS = [
+    ("idle", "default"),
+    ("idle", "passive"),
+    ("busy", "default"),
+    ("busy", "passive"),
+]
+# Spins until its parent (this script) is gone, even if the script is killed.
+BUSY_NEIGHBOUR = [
+    sys.executable,
+    "-c",
+    f"import os\nwhile os.getppid() == {os.getpid()}: pass",
+]
+# Records of before the conditions were recorded (2026-12-07 and earlier): one
+# network, runs under OMP_WAIT_POLICY=PASSIVE, the host's load not noted.
+THREAD_RECORD_DEFAULTS = {"n_members": 1, "host": "not noted", "wait_policy": "passive"}
 
 
 def data(name: str) -> tuple[Any, Any, type]:
@@ -123,18 +154,20 @@ def measure_profile(name: str) -> dict:
     }
 
 
-def measure_threads(name: str, threads: int) -> dict:
-    """A fit of one network for a fixed number of epochs on ``threads`` torch
-    threads (``n_threads``: "auto" would run the small ones on one)."""
+def measure_threads(name: str, threads: int, n_members: int = 1) -> dict:
+    """A fit for a fixed number of epochs on ``threads`` torch threads
+    (``n_threads``: "auto" would run the small ones on one): one network without
+    early stopping, or ``n_members`` cross-fitted members (early stopping on, as
+    their default fit has it, with a patience the budget never reaches)."""
     X, y, estimator = data(name)
     epochs = 2 if name == "large" else THREAD_EPOCHS
     start = time.perf_counter()
     estimator(
         random_state=0,
         max_iter=epochs,
-        early_stopping=False,
+        early_stopping="auto" if n_members > 1 else False,
         n_iter_no_change=99,
-        n_members=1,
+        n_members=n_members,
         n_threads=threads,
     ).fit(X, y)
     return {"fit_s": time.perf_counter() - start, "n_epochs": epochs}
@@ -163,8 +196,15 @@ def measure_members(name: str, network: str, n_members: int) -> dict:
 
 
 def run(spec: dict) -> dict:
+    """Measure ``spec`` in a fresh process; a thread spec's ``wait_policy``
+    "default" runs it without ``OMP_WAIT_POLICY``, "passive" with PASSIVE."""
     command = [sys.executable, __file__, "--measure", json.dumps(spec)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    env = dict(os.environ)
+    if spec.get("wait_policy") == "default":
+        env.pop("OMP_WAIT_POLICY", None)
+    elif spec.get("wait_policy") == "passive":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return {**spec, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
@@ -173,6 +213,30 @@ def _median_s(results: list[dict], **match: Any) -> float:
     return statistics.median(
         r["fit_s"] for r in results if all(r[k] == v for k, v in match.items())
     )
+
+
+THREAD_KEYS = ("dataset", "n_members", "host", "wait_policy")
+
+
+def thread_table(results: list[dict]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Header and rows of the thread section's table: per fit and condition, the
+    median seconds on 1 and 2 threads and their ratio (the docs lay it out too)."""
+    threads = [THREAD_RECORD_DEFAULTS | r for r in results if r["section"] == "threads"]
+    rows = []
+    for fit in dict.fromkeys(tuple(r[k] for k in THREAD_KEYS) for r in threads):
+        match = dict(zip(THREAD_KEYS, fit, strict=True))
+        one, two = (_median_s(threads, **match, threads=n) for n in (1, 2))
+        epochs = next(r["n_epochs"] for r in threads if r["dataset"] == fit[0])
+        rows.append(
+            (
+                *map(str, fit),
+                str(epochs),
+                f"{one:.2f}",
+                f"{two:.2f}",
+                f"{two / one:.2f}",
+            )
+        )
+    return (*THREAD_KEYS, "epochs", "1 thread s", "2 threads s", "2 / 1"), rows
 
 
 def report(results: list[dict]) -> str:
@@ -200,17 +264,9 @@ def report(results: list[dict]) -> str:
         )
     threads = [r for r in results if r["section"] == "threads"]
     if threads:
-        rows = []
-        for name in dict.fromkeys(r["dataset"] for r in threads):
-            one, two = (_median_s(threads, dataset=name, threads=n) for n in (1, 2))
-            epochs = next(r["n_epochs"] for r in threads if r["dataset"] == name)
-            rows.append(
-                (name, str(epochs), f"{one:.2f}", f"{two:.2f}", f"{two / one:.2f}")
-            )
-        header = ("dataset", "epochs", "1 thread s", "2 threads s", "2 / 1")
         out.append(
-            "threads: the same fit on 1 and 2 torch threads (median of 3)\n"
-            + format_table(header, rows, {0})
+            "threads: the same fit on 1 and 2 torch threads (median of each)\n"
+            + format_table(*thread_table(threads), {0, 2, 3})
         )
     members = [r for r in results if r["section"] == "members"]
     if members:
@@ -254,7 +310,10 @@ def main() -> None:
             )
             print(json.dumps(measured))
         else:
-            print(json.dumps(measure_threads(spec["dataset"], spec["threads"])))
+            measured = measure_threads(
+                spec["dataset"], spec["threads"], spec["n_members"]
+            )
+            print(json.dumps(measured))
         return
     results = []
     if "profile" in args.sections:
@@ -262,12 +321,26 @@ def main() -> None:
             results.append(run({"section": "profile", "dataset": name}))
             print(json.dumps(results[-1]), flush=True)
     if "threads" in args.sections:
-        for name in [*DATASETS, "large"]:
-            for _ in range(args.repeats):
-                for threads in (1, 2):  # alternated: drifting load hits both
-                    spec = {"section": "threads", "dataset": name, "threads": threads}
-                    results.append(run(spec))
-                    print(json.dumps(results[-1]), flush=True)
+        for host, wait_policy in THREAD_CONDITIONS:
+            neighbour = subprocess.Popen(BUSY_NEIGHBOUR) if host == "busy" else None
+            try:
+                for name, n_members in THREAD_FITS:
+                    for _ in range(args.repeats):
+                        for threads in (1, 2):  # alternated: drifting load hits both
+                            spec = {
+                                "section": "threads",
+                                "dataset": name,
+                                "n_members": n_members,
+                                "host": host,
+                                "wait_policy": wait_policy,
+                                "threads": threads,
+                            }
+                            results.append(run(spec))
+                            print(json.dumps(results[-1]), flush=True)
+            finally:
+                if neighbour is not None:
+                    neighbour.kill()
+                    neighbour.wait()
     if "members" in args.sections:
         for name in DATASETS:
             for network in NETWORKS:

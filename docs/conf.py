@@ -358,6 +358,14 @@ for _number, _table in enumerate(
     _write_list_table(*_table, DOCS_DIR / "generated" / f"pretraining_{_number}.inc")
 
 
+# -- The small-fit profile's thread table (user_guide/benchmarks.rst) ---------------
+# Laid out by the profile's own thread_table from benchmarks/results/small_fit.json.
+_write_list_table(
+    *_benchmark("small_fit_profile").thread_table(_results("small_fit")["results"]),
+    DOCS_DIR / "generated" / "small_fit_threads.inc",
+)
+
+
 # -- scikit-learn's own docstrings ---------------------------------------------------
 # The class pages include the methods inherited from scikit-learn (score,
 # get_params, set_output, the metadata-routing methods). Their docstrings link to

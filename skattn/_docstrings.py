@@ -262,10 +262,12 @@ device : "auto", str or torch.device, default="auto"
         torch threads (intra-op, as :func:`torch.set_num_threads`) for a fit or
         ``partial_fit`` call, put back as they were when it ends. ``"auto"``: one
         thread when the call trains on the CPU on fewer than 3,000 rows, else
-        torch's count as it is; None: torch's count as it is. Small networks ran
-        up to twice as fast on one thread as on two on a busy 2-core machine and
-        lost at most 6% on a quiet one (docs/design.md, "The small-data
-        defaults"). The count is set for the thread that calls ``fit`` (torch's
+        torch's count as it is; None: torch's count as it is. On a 2-core
+        machine, fits below 3,000 rows ran 1.9 to 21 times slower on two threads
+        than on one beside a busy process, and at most 1.41 times faster on an
+        idle machine (docs/design.md, "The levers left for issue 15's misses, and
+        the thread policy measured again"); pass None on a machine of your own.
+        The count is set for the thread that calls ``fit`` (torch's
         count belongs to each thread; threads started meanwhile begin with it).
         Prediction runs on torch's count. float32 sums depend on the thread
         count, so the same ``random_state`` gives the same model at the same

@@ -4,8 +4,14 @@ Only the smallest dataset, in this process: timings themselves are never asserte
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import pytest
-from conftest import load_benchmark
+from conftest import BENCHMARKS, load_benchmark
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +29,107 @@ def test_the_profile_finds_every_phase_of_a_fit(profile):
     assert sum(phases.values()) <= result["fit_s"]
 
 
-def test_the_thread_table_compares_one_and_two_threads(profile):
+def test_the_thread_table_compares_one_and_two_threads_per_condition(profile):
     fake = [
-        {"section": "threads", "dataset": "wine", "threads": threads, "n_epochs": 10}
-        | {"fit_s": seconds}
-        for threads, seconds in ((1, 2.0), (2, 3.0), (1, 2.2), (2, 2.8))
+        {"section": "threads", "dataset": "wine", "n_members": 1, "threads": threads}
+        | {"host": host, "wait_policy": "default", "n_epochs": 10, "fit_s": seconds}
+        for host, times in (
+            ("idle", (2.0, 3.0, 2.2, 2.8)),
+            ("busy", (1.0, 4.0, 1.0, 4.0)),
+        )
+        for threads, seconds in zip((1, 2, 1, 2), times, strict=True)
     ]
     text = profile.report(fake)
-    assert "wine" in text and "1.38" in text  # medians 2.1 and 2.9
+    idle, busy = (
+        next(line for line in text.splitlines() if f" {host} " in line)
+        for host in ("idle", "busy")
+    )
+    assert idle.split()[-1] == "1.38"  # the ratio of the medians 2.1 and 2.9
+    assert busy.split()[-1] == "4.00"
+
+
+def test_thread_records_of_before_read_as_one_network_under_passive(profile):
+    old = [
+        {"section": "threads", "dataset": "wine", "threads": threads}
+        | {"n_epochs": 10, "fit_s": seconds}
+        for threads, seconds in ((1, 2.0), (2, 3.0))
+    ]
+    header, rows = profile.thread_table(old)
+    row = dict(zip(header, rows[0], strict=True))
+    assert (row["n_members"], row["host"], row["wait_policy"]) == (
+        "1",
+        "not noted",
+        "passive",
+    )
+    assert row["2 / 1"] == "1.50"
+
+
+def test_a_worker_keeps_the_wait_policy_its_parent_gave_it():
+    # The script sets PASSIVE for itself, but a worker (--measure) run without
+    # the variable must stay without it: that is the "default" condition.
+    script = BENCHMARKS / "small_fit_profile.py"
+    code = "\n".join(
+        [
+            "import importlib.util, os, sys",
+            f"sys.path.insert(0, {str(BENCHMARKS)!r})",
+            "def load(*argv):",
+            "    sys.argv = [*argv]",
+            f"    spec = importlib.util.spec_from_file_location('p', {str(script)!r})",
+            "    spec.loader.exec_module(importlib.util.module_from_spec(spec))",
+            "    return os.environ.get('OMP_WAIT_POLICY')",
+            "print(load('profile', '--measure', '{}'), load('profile'))",
+        ]
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "PASSIVE"]
+
+
+@pytest.mark.parametrize(
+    ("wait_policy", "expected"), [("default", None), ("passive", "PASSIVE")]
+)
+def test_a_thread_fit_runs_under_the_wait_policy_it_names(
+    profile, monkeypatch, wait_policy, expected
+):
+    seen = {}
+
+    def fake_run(command, *, env, **kwargs):
+        seen["policy"] = env.get("OMP_WAIT_POLICY")
+        seen["spec"] = command[-1]
+        return SimpleNamespace(stdout='{"fit_s": 1.0, "n_epochs": 10}\n')
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.setattr(profile.subprocess, "run", fake_run)
+    spec = {"section": "threads", "dataset": "wine", "wait_policy": wait_policy}
+    result = profile.run(spec)
+    assert seen["policy"] == expected
+    assert json.loads(seen["spec"]) == spec
+    assert result == spec | {"fit_s": 1.0, "n_epochs": 10}
+
+
+def test_the_members_thread_fit_cross_fits_for_the_fixed_epochs(profile, monkeypatch):
+    seen = {}
+    real_fit = profile.AttentionMLPClassifier.fit
+
+    def recording_fit(self, X, y):
+        seen.update(self.get_params())
+        return real_fit(self.set_params(max_iter=1), X, y)  # one epoch is enough
+
+    monkeypatch.setattr(profile.AttentionMLPClassifier, "fit", recording_fit)
+    result = profile.measure_threads("wine", 2, n_members=5)
+    assert result["n_epochs"] == profile.THREAD_EPOCHS
+    asked = {
+        k: seen[k] for k in ("n_members", "n_threads", "early_stopping", "max_iter")
+    }
+    assert asked == {
+        "n_members": 5,
+        "n_threads": 2,
+        "early_stopping": "auto",
+        "max_iter": profile.THREAD_EPOCHS,
+    }
 
 
 def test_the_members_fit_trains_the_repeated_rows_for_the_fixed_epochs(
