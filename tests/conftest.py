@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+
+# Before torch (and its OpenMP) first loads: threads that sleep at once instead of
+# spinning. Beside a busy process, two spinning threads made a 10,000-row fit 8.5
+# times slower and PASSIVE 1.16 times (benchmarks/small_fit_profile.py, README
+# "Reproducibility and devices"); the suite runs on shared 2-core machines. Results
+# do not depend on it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from pathlib import Path
 from types import ModuleType
 
