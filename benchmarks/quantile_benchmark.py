@@ -153,6 +153,26 @@ TABLE_HEADER = (
 )
 
 
+def _bold(cell: str, better: bool) -> str:
+    return f"**{cell}**" if better else cell
+
+
+def _compared(pair: list[dict]) -> list[tuple[list[str], bool]]:
+    """For the two models' rows of one dataset (``MODELS``' order): each one's
+    pinball losses as cells, in bold where lower than the other's, and whether its
+    80% coverage is the nearer to 80%."""
+    gaps = [abs(r["coverage_mean"] - 0.8) for r in pair]
+    compared = []
+    for index, r in enumerate(pair):
+        rival = pair[1 - index]
+        losses = [
+            _bold(f"{value:.4g}", value < other)
+            for value, other in zip(r["pinball"], rival["pinball"], strict=True)
+        ]
+        compared.append((losses, gaps[index] < gaps[1 - index]))
+    return compared
+
+
 def summary_markdown(rows: list[dict]) -> str:
     """README's table from :func:`summarise`'s rows: per dataset, the three pinball
     losses of skattn and of HGB, then each one's coverage of the 80% interval; in
@@ -164,19 +184,14 @@ def summary_markdown(rows: list[dict]) -> str:
         "|---|---|---|---:|---:|",
     ]
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
-        mine, hgb = (by[(dataset, model)] for model in MODELS)
-        losses: tuple[list[str], list[str]] = ([], [])
-        for a, b in zip(mine["pinball"], hgb["pinball"], strict=True):
-            for cells, value, other in ((losses[0], a, b), (losses[1], b, a)):
-                cells.append(f"**{value:.4g}**" if value < other else f"{value:.4g}")
-        gaps = [abs(r["coverage_mean"] - 0.8) for r in (mine, hgb)]
+        pair = [by[(dataset, model)] for model in MODELS]
+        compared = _compared(pair)
         coverages = [
-            f"**{r['coverage_mean']:.3f}**"
-            if gap < other
-            else f"{r['coverage_mean']:.3f}"
-            for r, gap, other in zip((mine, hgb), gaps, gaps[::-1], strict=True)
+            _bold(f"{r['coverage_mean']:.3f}", nearer)
+            for r, (_, nearer) in zip(pair, compared, strict=True)
         ]
-        cells = [dataset, " / ".join(losses[0]), " / ".join(losses[1]), *coverages]
+        losses = [" / ".join(cells) for cells, _ in compared]
+        cells = [dataset, *losses, *coverages]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -190,22 +205,16 @@ def summary_table(rows: list[dict]) -> tuple[tuple[str, ...], list[tuple[str, ..
     lines = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         pair = [by[(dataset, model)] for model in MODELS]
-        gaps = [abs(r["coverage_mean"] - 0.8) for r in pair]
-        for index, (name, r) in enumerate(zip(("skattn", "HGB"), pair, strict=True)):
-            other = pair[1 - index]
-            losses = [
-                f"**{value:.4g}**" if value < rival else f"{value:.4g}"
-                for value, rival in zip(r["pinball"], other["pinball"], strict=True)
-            ]
+        for index, (name, r, (losses, nearer)) in enumerate(
+            zip(("skattn", "HGB"), pair, _compared(pair), strict=True)
+        ):
             coverage = f"{r['coverage_mean']:.3f} ± {r['coverage_std']:.3f}"
-            if gaps[index] < gaps[1 - index]:
-                coverage = f"**{coverage}**"
             lines.append(
                 (
                     dataset if index == 0 else "",
                     name,
                     *losses,
-                    coverage,
+                    _bold(coverage, nearer),
                     f"{r['fit_seconds']:.1f}",
                 )
             )
