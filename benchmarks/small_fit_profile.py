@@ -31,6 +31,19 @@ digits (1,347) and diabetes (331, regression).
   with 5 times the rows: the work of 5 members trained in one batched pass),
   median of 3. An emulation: members of their own weights would multiply the
   weights too, not the arithmetic.
+- ``floor``: how far a default fit is from the arithmetic it does. One default fit
+  timed (one thread, as ``n_threads="auto"`` trains these sizes), then the same fit
+  again (the same epochs: checked) under PyTorch's ``FlopCounterMode``, which
+  counts the floating-point operations of its matrix products (forward and
+  backward, attention included; not the elementwise work of normalisation,
+  activations and optimizer, which only lowers the bound), and the optimizer
+  steps taken. Beside them, the fastest rate (GFLOP/s) that one core reaches on a
+  product of 4,096 rows through any of the network's linear layers: the
+  arithmetic's time at that rate on two cores (half the one-core time: perfect
+  scaling) is a lower bound that no implementation of this network and this
+  training at float32 goes below, unless its products get faster than they are
+  alone. Datasets: the four tables, and GunPoint and ItalyPowerDemand of the
+  shared sequence suite when ``../shared`` is there.
 
 Usage::
 
@@ -38,6 +51,8 @@ Usage::
     python benchmarks/small_fit_profile.py --sections threads
     python benchmarks/small_fit_profile.py --sections members \
         --output benchmarks/results/small_fit_members.json
+    python benchmarks/small_fit_profile.py --sections floor \
+        --output benchmarks/results/small_fit_floor.json
 """
 
 import os
@@ -62,7 +77,15 @@ import warnings
 from typing import Any
 
 import numpy as np
-from _reporting import add_output_argument, environment, format_table, write_json
+import torch
+from _reporting import (
+    add_output_argument,
+    environment,
+    format_table,
+    import_suite,
+    markdown_table,
+    write_json,
+)
 from sklearn.datasets import (
     load_breast_cancer,
     load_diabetes,
@@ -71,6 +94,8 @@ from sklearn.datasets import (
     make_classification,
 )
 from sklearn.model_selection import train_test_split
+from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.utils.flop_counter import FlopCounterMode
 
 from skattn import AttentionMLPClassifier, AttentionMLPRegressor
 
@@ -114,12 +139,20 @@ BUSY_NEIGHBOUR = [
     "-c",
     f"import os\nwhile os.getppid() == {os.getpid()}: pass",
 ]
+# The floor section's fits: the tables above and two series of the shared suite.
+FLOOR_SEQUENCES = ("GunPoint", "ItalyPowerDemand")
+FLOOR_PRODUCT_ROWS = 4096  # rows of the products that measure a core's rate
 # Records of before the conditions were recorded (2026-12-07 and earlier): one
 # network, runs under OMP_WAIT_POLICY=PASSIVE, the host's load not noted.
 THREAD_RECORD_DEFAULTS = {"n_members": 1, "host": "not noted", "wait_policy": "passive"}
 
 
 def data(name: str) -> tuple[Any, Any, type]:
+    if name in FLOOR_SEQUENCES:
+        import sequence_benchmark  # the benchmark's splits, NaN-padded (n, T, C)
+
+        split = sequence_benchmark.load_dataset(import_suite(), name)
+        return split.X_train, split.y_train, AttentionMLPClassifier
     if name == "large":
         X, y = make_classification(*LARGE, n_informative=16, random_state=0)
         return X, y, AttentionMLPClassifier
@@ -195,6 +228,139 @@ def measure_members(name: str, network: str, n_members: int) -> dict:
     return {"fit_s": time.perf_counter() - start, "n_epochs": THREAD_EPOCHS}
 
 
+def _attention_flop(
+    query, key, value, *args: Any, out_shape: Any = None, **kwargs: Any
+) -> int:
+    """FLOPs of the CPU's fused attention forward: Q K^T and the weights times V,
+    ``2 * 2 * B * H * Tq * Tk * Dh`` (shapes (B, H, T, Dh))."""
+    *batch, n_queries, width = query
+    return 4 * int(np.prod(batch)) * n_queries * key[-2] * width
+
+
+def _attention_backward_flop(
+    grad_out, query, key, value, *args: Any, out_shape: Any = None, **kwargs: Any
+) -> int:
+    """FLOPs of its backward: the four products of the gradients of V, of the
+    weights, of Q and of K, each the size of one forward product."""
+    return 2 * _attention_flop(query, key, value)
+
+
+# FlopCounterMode counts the products that torch registers; the CPU's fused
+# attention kernel is not among them in torch 2.13.
+ATTENTION_FLOPS = {
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _attention_flop,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: (
+        _attention_backward_flop
+    ),
+}
+
+
+def product_gflops(model: Any, repeats: int = 5) -> float:
+    """The fastest rate (GFLOP/s, one torch thread) of a product of
+    :data:`FLOOR_PRODUCT_ROWS` rows through any linear layer shape of ``model``'s
+    network, the best of ``repeats`` timings of each."""
+    shapes = {
+        (layer.in_features, layer.out_features)
+        for layer in model.module_.modules()
+        if isinstance(layer, torch.nn.Linear) and layer.in_features > 0
+    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    best = 0.0
+    try:
+        for n_in, n_out in sorted(shapes):
+            rows = torch.randn(FLOOR_PRODUCT_ROWS, n_in)
+            weight = torch.randn(n_in, n_out)
+            rows @ weight  # warm-up
+            for _ in range(repeats):
+                start = time.perf_counter()
+                rows @ weight
+                seconds = time.perf_counter() - start
+                rate = 2 * FLOOR_PRODUCT_ROWS * n_in * n_out / seconds / 1e9
+                best = max(best, rate)
+    finally:
+        torch.set_num_threads(threads)
+    return best
+
+
+def measure_floor(name: str, **params: Any) -> dict:
+    """A default fit (``params`` override) timed, then counted: its matrix
+    products' GFLOP and optimizer steps, and the best rate of one core on the
+    network's layer shapes (:func:`product_gflops`)."""
+    X, y, estimator = data(name)
+    # (Fits of these sizes train on one thread: n_threads="auto".)
+    estimator(max_iter=1, n_members=1).fit(X[:50], y[:50])  # one-off costs
+    start = time.perf_counter()
+    timed = estimator(random_state=0, **params).fit(X, y)
+    fit_s = time.perf_counter() - start
+    steps = []
+    hook = register_optimizer_step_post_hook(lambda *_: steps.append(1))
+    counter = FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOPS)
+    try:
+        with counter:
+            counted = estimator(random_state=0, **params).fit(X, y)
+    finally:
+        hook.remove()
+    if counted.n_iter_ != timed.n_iter_:
+        raise RuntimeError(f"{name}: the counted fit took other epochs than the timed")
+    return {
+        "fit_s": fit_s,
+        "n_epochs": timed.n_iter_,
+        "n_rows": len(X),
+        "n_steps": len(steps),
+        "gflop": counter.get_total_flops() / 1e9,
+        "d_token": timed.d_token_,
+        "n_members": timed.n_members_,
+        "product_gflops": product_gflops(timed),
+    }
+
+
+def floor_table(results: list[dict]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Header and rows of the floor section's table."""
+    rows = []
+    for r in results:
+        if r["section"] != "floor":
+            continue
+        one_core = r["gflop"] / r["product_gflops"]
+        rows.append(
+            (
+                r["dataset"],
+                f"{r['n_rows']:,}",
+                str(r["n_members"]),
+                str(r["n_epochs"]),
+                f"{r['n_steps']:,}",
+                f"{r['fit_s']:.2f}",
+                f"{r['gflop']:,.1f}",
+                f"{r['gflop'] / r['fit_s']:.1f}",
+                f"{r['product_gflops']:.0f}",
+                f"{one_core / 2:.2f}",
+                f"{r['fit_s'] / r['n_steps'] * 1e3:.1f}",
+                f"{one_core / r['n_steps'] * 1e3:.2f}",
+            )
+        )
+    header = (
+        "dataset",
+        "rows",
+        "members",
+        "epochs",
+        "steps",
+        "fit s",
+        "GFLOP",
+        "GFLOP/s",
+        "product GFLOP/s",
+        "floor s (2 cores)",
+        "ms a step",
+        "product ms a step",
+    )
+    return header, rows
+
+
+def floor_markdown(results: list[dict]) -> str:
+    """README's copy of the floor section's table (markdown)."""
+    header, rows = floor_table(results)
+    return markdown_table(header, rows, ["---", *["---:"] * (len(header) - 1)])
+
+
 def run(spec: dict) -> dict:
     """Measure ``spec`` in a fresh process; a thread spec's ``wait_policy``
     "default" runs it without ``OMP_WAIT_POLICY``, "passive" with PASSIVE."""
@@ -268,6 +434,12 @@ def report(results: list[dict]) -> str:
             "threads: the same fit on 1 and 2 torch threads (median of each)\n"
             + format_table(*thread_table(threads), {0, 2, 3})
         )
+    if any(r["section"] == "floor" for r in results):
+        out.append(
+            "floor: a default fit on one thread, its matrix products' GFLOP, and "
+            "their time at one core's best product rate, halved for two cores\n"
+            + format_table(*floor_table(results), {0})
+        )
     members = [r for r in results if r["section"] == "members"]
     if members:
         rows = []
@@ -293,7 +465,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sections", nargs="+", default=["profile", "threads"],
-        choices=["profile", "threads", "members"],
+        choices=["profile", "threads", "members", "floor"],
     )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # worker mode
@@ -304,6 +476,8 @@ def main() -> None:
         spec = json.loads(args.measure)
         if spec["section"] == "profile":
             print(json.dumps(measure_profile(spec["dataset"])))
+        elif spec["section"] == "floor":
+            print(json.dumps(measure_floor(spec["dataset"])))
         elif spec["section"] == "members":
             measured = measure_members(
                 spec["dataset"], spec["network"], spec["n_members"]
@@ -354,8 +528,19 @@ def main() -> None:
                         }
                         results.append(run(spec))
                         print(json.dumps(results[-1]), flush=True)
+    if "floor" in args.sections:
+        names = list(DATASETS)
+        if import_suite() is not None:
+            names += FLOOR_SEQUENCES
+        else:
+            print("../shared is missing: the floor section runs the tables only")
+        for name in names:
+            results.append(run({"section": "floor", "dataset": name}))
+            print(json.dumps(results[-1]), flush=True)
     print()
     print(report(results))
+    if "floor" in args.sections:
+        print(f"\nREADME's floor table:\n{floor_markdown(results)}")
     write_json(
         {"environment": environment(), "results": results},
         args.output,

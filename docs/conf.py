@@ -358,11 +358,18 @@ for _number, _table in enumerate(
     _write_list_table(*_table, DOCS_DIR / "generated" / f"pretraining_{_number}.inc")
 
 
-# -- The small-fit profile's thread table (user_guide/benchmarks.rst) ---------------
+# -- The small-fit profile's thread and floor tables (user_guide/benchmarks.rst) -----
 # Laid out by the profile's own thread_table from benchmarks/results/small_fit.json.
 _write_list_table(
     *_benchmark("small_fit_profile").thread_table(_results("small_fit")["results"]),
     DOCS_DIR / "generated" / "small_fit_threads.inc",
+)
+# ... and its floor table, from benchmarks/results/small_fit_floor.json.
+_write_list_table(
+    *_benchmark("small_fit_profile").floor_table(
+        _results("small_fit_floor")["results"]
+    ),
+    DOCS_DIR / "generated" / "small_fit_floor.inc",
 )
 
 

@@ -11,7 +11,10 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+import torch
+import torch.nn.functional as F
 from conftest import BENCHMARKS, load_benchmark
+from torch.utils.flop_counter import FlopCounterMode
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +161,35 @@ def test_the_members_table_gives_the_cost_of_batching_them(profile):
     ]
     text = profile.report(fake)
     assert "small" in text and "default" in text and "2.50" in text
+
+
+def test_the_floor_counts_the_cpus_fused_attention_forward_and_backward(profile):
+    batch, heads, tokens, width = 3, 2, 5, 4
+    q, k, v = (
+        torch.randn(batch, heads, tokens, width, requires_grad=True) for _ in range(3)
+    )
+    counted = {}
+    for name, mapping in (("torch", {}), ("floor", profile.ATTENTION_FLOPS)):
+        counter = FlopCounterMode(display=False, custom_mapping=mapping)
+        with counter:
+            F.scaled_dot_product_attention(q, k, v).sum().backward()
+        counted[name] = counter.get_total_flops()
+    one_product = 2 * batch * heads * tokens * tokens * width
+    # Forward: two products (Q K^T, weights V); backward: four.
+    assert counted == {"torch": 0, "floor": 6 * one_product}
+
+
+def test_the_floor_counts_a_fits_steps_and_products(profile):
+    result = profile.measure_floor("wine", max_iter=2)
+    n_train = len(profile.data("wine")[0])
+    # Five cross-fitted members in batches of 128 rows: 2 steps an epoch.
+    assert (result["n_members"], result["n_epochs"]) == (5, 2)
+    assert result["n_steps"] == 2 * -(-n_train // 128)
+    assert result["gflop"] > 0 and result["product_gflops"] > 0
+    header, rows = profile.floor_table(
+        [{"section": "floor", "dataset": "wine"} | result]
+    )
+    row = dict(zip(header, rows[0], strict=True))
+    floor = result["gflop"] / result["product_gflops"] / 2
+    assert row["floor s (2 cores)"] == f"{floor:.2f}"
+    assert row["steps"] == str(result["n_steps"])
