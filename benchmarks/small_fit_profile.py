@@ -84,6 +84,7 @@ from _reporting import (
     format_table,
     import_suite,
     markdown_table,
+    timed,
     write_json,
 )
 from sklearn.datasets import (
@@ -296,9 +297,7 @@ def measure_floor(name: str, **params: Any) -> dict:
     X, y, estimator = data(name)
     # (Fits of these sizes train on one thread: n_threads="auto".)
     estimator(max_iter=1, n_members=1).fit(X[:50], y[:50])  # one-off costs
-    start = time.perf_counter()
-    timed = estimator(random_state=0, **params).fit(X, y)
-    fit_s = time.perf_counter() - start
+    model, fit_s = timed(estimator(random_state=0, **params).fit, X, y)
     steps = []
     hook = register_optimizer_step_post_hook(lambda *_: steps.append(1))
     counter = FlopCounterMode(display=False, custom_mapping=ATTENTION_FLOPS)
@@ -307,17 +306,17 @@ def measure_floor(name: str, **params: Any) -> dict:
             counted = estimator(random_state=0, **params).fit(X, y)
     finally:
         hook.remove()
-    if counted.n_iter_ != timed.n_iter_:
+    if counted.n_iter_ != model.n_iter_:
         raise RuntimeError(f"{name}: the counted fit took other epochs than the timed")
     return {
         "fit_s": fit_s,
-        "n_epochs": timed.n_iter_,
+        "n_epochs": model.n_iter_,
         "n_rows": len(X),
         "n_steps": len(steps),
         "gflop": counter.get_total_flops() / 1e9,
-        "d_token": timed.d_token_,
-        "n_members": timed.n_members_,
-        "product_gflops": product_gflops(timed),
+        "d_token": model.d_token_,
+        "n_members": model.n_members_,
+        "product_gflops": product_gflops(model),
     }
 
 

@@ -359,16 +359,15 @@ for _number, _table in enumerate(
 
 
 # -- The small-fit profile's thread and floor tables (user_guide/benchmarks.rst) -----
-# Laid out by the profile's own thread_table from benchmarks/results/small_fit.json.
+# Laid out by the profile's own thread_table from benchmarks/results/small_fit.json,
+# and its floor_table from benchmarks/results/small_fit_floor.json.
+_small_fit = _benchmark("small_fit_profile")
 _write_list_table(
-    *_benchmark("small_fit_profile").thread_table(_results("small_fit")["results"]),
+    *_small_fit.thread_table(_results("small_fit")["results"]),
     DOCS_DIR / "generated" / "small_fit_threads.inc",
 )
-# ... and its floor table, from benchmarks/results/small_fit_floor.json.
 _write_list_table(
-    *_benchmark("small_fit_profile").floor_table(
-        _results("small_fit_floor")["results"]
-    ),
+    *_small_fit.floor_table(_results("small_fit_floor")["results"]),
     DOCS_DIR / "generated" / "small_fit_floor.inc",
 )
 
